@@ -1,0 +1,192 @@
+/**
+ * The stack file, one zod schema per Pulumi config key (`hybrid-inference:<key>`).
+ *
+ * Keys inside each object are snake_case, as in LiteLLM's config and vLLM's engine
+ * arguments, so a user who knows those tools recognises them (`gpu_memory_utilization`,
+ * `max_model_len`, `kv_cache_dtype`, ...). Objects are strict: a misspelt key is an
+ * error, not a silently ignored setting.
+ */
+import { z } from "zod";
+import { ENGINES, QUANTIZATIONS } from "../catalog/types";
+import type { FrontierProvider, ManagedProvider } from "../catalog/types";
+
+const MANAGED = ["together_ai", "fireworks_ai", "deepinfra", "replicate"] as const satisfies readonly ManagedProvider[];
+const FRONTIER = ["openai", "anthropic", "gemini"] as const satisfies readonly FrontierProvider[];
+
+/** vLLM's allowed `--max-lora-rank` values (vllm/config/lora.py, v0.33.0). */
+export const VLLM_LORA_RANKS = [1, 8, 16, 32, 64, 128, 256, 320, 512] as const;
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, {
+    message: "must be 2-40 characters of lowercase letters, digits and '-', starting with a letter",
+  });
+
+/** A Pulumi config key name holding a secret, e.g. `togetherApiKey`. */
+const secretKeyName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, {
+  message: "must be the name of a config key (letters, digits, '_'), e.g. togetherApiKey",
+});
+
+/** IPv4/IPv6 literal or DNS name; the host is reached over SSH at this address. */
+const address = z.union([z.ipv4(), z.ipv6(), z.hostname()], {
+  error: "must be an IPv4/IPv6 address or a DNS host name",
+});
+
+const cidr = z.union([z.cidrv4(), z.cidrv6()], { error: "must be a CIDR block such as 203.0.113.0/24" });
+
+/**
+ * `<country>-<site>`, the country as a two-letter code (`uk`/`gb` for the United
+ * Kingdom), e.g. `uk-london`, `uk-manchester`, `de-frankfurt`.
+ */
+const datacenter = z.string().regex(/^[a-z]{2}-[a-z0-9-]+$/, {
+  message: "must be <country>-<site> with a two-letter country code, e.g. uk-london",
+});
+
+export const hostSchema = z.strictObject({
+  /** Unique within the stack; names the Pulumi resources of this host. */
+  name,
+  /** Public address the deployment reaches over SSH. */
+  address,
+  /** Private address (provider VLAN) other hosts use to reach this host's engine. */
+  private_address: address.optional(),
+  ssh_user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { message: "must be a Unix user name such as ubuntu" }).default("ubuntu"),
+  ssh_port: z.number().int().min(1).max(65535).default(22),
+  datacenter,
+  /** Catalog GPU id, e.g. `rtx-4090`. */
+  gpu: z.string(),
+  gpu_count: z.number().int().min(1).max(8).default(1),
+});
+
+export const modelSchema = z.strictObject({
+  /** Catalog model id, e.g. `qwen2.5-7b-instruct`. */
+  id: z.string(),
+  /** `auto` picks the highest-precision weights that fit every host. */
+  quantization: z.enum([...QUANTIZATIONS, "auto"]).default("auto"),
+  /** vLLM `--max-model-len`; default: the longest context that fits, up to the model's maximum. */
+  max_model_len: z.number().int().min(256).optional(),
+  /** Name clients use at the router; default: the model id. */
+  served_model_name: name.optional(),
+  /**
+   * With `quantization: auto`, the shortest context a quantization must still fit to
+   * be chosen (default 8192 or the model's maximum if smaller).
+   */
+  min_context: z.number().int().min(256).optional(),
+});
+
+export const engineSchema = z.strictObject({
+  kind: z.enum(ENGINES).default("vllm"),
+  /** Image tag override; default: the tested version in core/versions.json. */
+  version: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { message: "must be a Docker image tag" }).optional(),
+  /** Pin the image to a digest as well as a tag. */
+  image_digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, { message: "must look like sha256:<64 hex digits>" }).optional(),
+  gpu_memory_utilization: z.number().gt(0.5).max(0.98).default(0.9),
+  max_num_seqs: z.number().int().min(1).max(1024).default(64),
+  enable_prefix_caching: z.boolean().default(true),
+  kv_cache_dtype: z.enum(["auto", "fp8"]).default("auto"),
+  /** Adapters held in GPU memory at once; default: all declared adapters, at most 4. */
+  max_loras: z.number().int().min(1).max(32).optional(),
+  port: z.number().int().min(1024).max(65535).default(8000),
+});
+
+export const adapterSchema = z.strictObject({
+  /** The model name clients ask the router for. */
+  name,
+  /** `hf://<org>/<repo>` (downloaded by the engine) or an absolute path on every host. */
+  source: z.string().regex(/^(hf:\/\/[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*|\/[A-Za-z0-9_./-]+)$/, {
+    message: "must be hf://<org>/<repo> or an absolute path such as /srv/adapters/support-bot",
+  }),
+  rank: z.number().int().min(1),
+  /** The catalog model id the adapter was trained on; must be the served model. */
+  base_model: z.string(),
+});
+
+export const managedTierSchema = z.strictObject({
+  provider: z.enum(MANAGED),
+  /** Provider's model id; default: the catalog's id for the same weights at this provider. */
+  model: z.string().min(1).optional(),
+  api_key_secret: secretKeyName,
+});
+
+export const frontierTierSchema = z.strictObject({
+  provider: z.enum(FRONTIER),
+  model: z.string().min(1),
+  api_key_secret: secretKeyName,
+});
+
+export const routerSchema = z.strictObject({
+  port: z.number().int().min(1).max(65535).default(4000),
+  /** Who may reach the router's port. */
+  allowed_cidrs: z.array(cidr).min(1),
+  /** LiteLLM `--num_workers`; LiteLLM's own benchmark advises one per CPU. */
+  num_workers: z.number().int().min(1).max(64).default(2),
+  managed: managedTierSchema.optional(),
+  frontier: z.array(frontierTierSchema).default([]),
+  /** Requests tagged with this go straight to the frontier tier. */
+  hard_tag: z.string().regex(/^[a-z][a-z0-9-]*$/).default("hard"),
+  /** Accept a prod stack with no frontier fallback (otherwise an error). */
+  allow_no_frontier: z.boolean().default(false),
+  request_timeout_s: z.number().int().min(1).max(3600).default(120),
+  num_retries: z.number().int().min(0).max(10).default(1),
+  allowed_fails: z.number().int().min(1).max(100).default(3),
+  cooldown_time_s: z.number().int().min(1).max(3600).default(30),
+});
+
+export const accessSchema = z.strictObject({
+  /** Who may SSH to the hosts; required so a firewall never locks the operator out. */
+  admin_cidrs: z.array(cidr).min(1),
+  ssh_private_key_secret: secretKeyName.default("sshPrivateKey"),
+  /** Config key of the Hugging Face token; required for gated models such as Llama 3.3. */
+  hf_token_secret: secretKeyName.optional(),
+  /** Model cache on the hosts' local disk. */
+  cache_dir: z.string().regex(/^\/[A-Za-z0-9_./-]+$/).default("/var/lib/hybrid-inference/models"),
+});
+
+export const trafficSchema = z.strictObject({
+  avg_input_tokens: z.number().int().min(1).default(1000),
+  avg_output_tokens: z.number().int().min(1).default(300),
+  /** Share of the month the hosts are busy, for tokens/month. */
+  utilisation: z.number().gt(0).max(1).default(0.5),
+  /** Expected total tokens per month (input + output), for costs. */
+  tokens_per_month: z.number().min(0).optional(),
+});
+
+/** One schema per Pulumi config key. `required` keys must be present. */
+export const STACK_KEYS = {
+  environment: { schema: z.enum(["dev", "staging", "prod"]), required: true },
+  residency: { schema: z.enum(["uk", "none"]).default("uk"), required: false },
+  target: { schema: z.enum(["docker", "kubernetes"]).default("docker"), required: false },
+  hosts: { schema: z.array(hostSchema).min(1), required: true },
+  model: { schema: modelSchema, required: true },
+  engine: { schema: engineSchema.default(engineSchema.parse({})), required: false },
+  adapters: { schema: z.array(adapterSchema).default([]), required: false },
+  router: { schema: routerSchema, required: true },
+  access: { schema: accessSchema, required: true },
+  traffic: { schema: trafficSchema.default(trafficSchema.parse({})), required: false },
+} as const;
+
+export type StackKey = keyof typeof STACK_KEYS;
+
+export type HostConfig = z.output<typeof hostSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+export type EngineConfig = z.output<typeof engineSchema>;
+export type AdapterConfig = z.output<typeof adapterSchema>;
+export type ManagedTierConfig = z.output<typeof managedTierSchema>;
+export type FrontierTierConfig = z.output<typeof frontierTierSchema>;
+export type RouterConfig = z.output<typeof routerSchema>;
+export type AccessConfig = z.output<typeof accessSchema>;
+export type TrafficConfig = z.output<typeof trafficSchema>;
+
+/** A validated stack file. */
+export interface StackSpec {
+  readonly stack: string;
+  readonly environment: "dev" | "staging" | "prod";
+  readonly residency: "uk" | "none";
+  readonly target: "docker" | "kubernetes";
+  readonly hosts: readonly HostConfig[];
+  readonly model: ModelConfig;
+  readonly engine: EngineConfig;
+  readonly adapters: readonly AdapterConfig[];
+  readonly router: RouterConfig;
+  readonly access: AccessConfig;
+  readonly traffic: TrafficConfig;
+}

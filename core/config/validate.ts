@@ -1,0 +1,215 @@
+/**
+ * Turns a raw stack config into a `StackSpec`, or the full list of problems.
+ *
+ * Each top-level key is parsed on its own, so a mistake in `hosts` does not hide one
+ * in `router`; the cross-key checks then run on every part that parsed. Fit checks
+ * (does the model fit the cards) live in the planner, which adds its issues to these.
+ */
+import type { z } from "zod";
+import { findGpu, findModel, GPU_IDS, MODEL_IDS, nearestIds } from "../catalog";
+import { FRONTIER_PROVIDERS, MANAGED_PROVIDERS } from "../catalog/providers";
+import { type ConfigIssue, error, hasErrors, keyPath, warning } from "./issues";
+import { STACK_KEYS, type StackKey, type StackSpec } from "./schema";
+import type { RawStackConfig } from "./source";
+
+export interface ValidationResult {
+  readonly spec?: StackSpec;
+  readonly issues: readonly ConfigIssue[];
+}
+
+/** Adapter rank ceilings: vLLM's largest `--max-lora-rank` (vllm/config/lora.py); LoRAX's SGMV kernels top out at 128 [lead, unconfirmed]. */
+export const MAX_ADAPTER_RANK = { vllm: 512, lorax: 128 } as const;
+
+type Parsed = { -readonly [K in StackKey]?: z.output<(typeof STACK_KEYS)[K]["schema"]> };
+
+export function validateStackConfig(raw: RawStackConfig): ValidationResult {
+  const issues: ConfigIssue[] = [];
+  const parsed: Parsed = {};
+
+  for (const key of Object.keys(STACK_KEYS) as StackKey[]) {
+    const { schema, required } = STACK_KEYS[key];
+    const value = raw.values[key];
+    if (value === undefined && required) {
+      issues.push(error(keyPath(key), "is missing", `add \`${keyPath(key)}\` to the stack file (see README, "Stack file reference")`));
+      continue;
+    }
+    if (raw.secretKeys.has(key)) {
+      issues.push(error(keyPath(key), "is stored as a secret, but it is plain settings", `set it without --secret`));
+      continue;
+    }
+    const result = schema.safeParse(value);
+    if (result.success) {
+      (parsed as Record<string, unknown>)[key] = result.data;
+    } else {
+      for (const zi of result.error.issues) issues.push(fromZodIssue(key, zi));
+    }
+  }
+
+  issues.push(...crossChecks(parsed, raw));
+  if (hasErrors(issues)) return { issues };
+
+  const spec: StackSpec = {
+    stack: raw.stack,
+    environment: parsed.environment!,
+    residency: parsed.residency!,
+    target: parsed.target!,
+    hosts: parsed.hosts!,
+    model: parsed.model!,
+    engine: parsed.engine!,
+    adapters: parsed.adapters!,
+    router: parsed.router!,
+    access: parsed.access!,
+    traffic: parsed.traffic!,
+  };
+  return { spec, issues };
+}
+
+function fromZodIssue(key: string, zi: z.core.$ZodIssue): ConfigIssue {
+  const path = keyPath(key, zi.path);
+  switch (zi.code) {
+    case "invalid_type":
+      if (zi.input === undefined) return error(path, "is required", "add this key");
+      return error(path, `must be ${article(zi.expected)}, got ${describe(zi.input)}`, `write it as ${article(zi.expected)}`);
+    case "unrecognized_keys":
+      return error(path, `unknown key${zi.keys.length > 1 ? "s" : ""} ${zi.keys.map((k) => `"${k}"`).join(", ")}`,
+        "remove it or correct its spelling (keys are snake_case; see README, \"Stack file reference\")");
+    case "invalid_value":
+      return error(path, `is ${describe(zi.input)}, which is not allowed`, `use one of: ${zi.values.map(String).join(", ")}`);
+    case "too_small":
+      return error(path, zi.message, zi.origin === "array" ? "add at least one entry" : `use a value of at least ${String(zi.minimum)}`);
+    case "too_big":
+      return error(path, zi.message, `use a value of at most ${String(zi.maximum)}`);
+    default:
+      return error(path, zi.message, "correct the value as the message says");
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a map";
+  return JSON.stringify(v);
+}
+
+function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const model = p.model ? findModel(p.model.id) : undefined;
+
+  if (p.model && !model) {
+    out.push(error(keyPath("model", ["id"]), `unknown model "${p.model.id}"`,
+      `use a catalog id; nearest: ${nearestIds(p.model.id, MODEL_IDS).join(", ")}`));
+  }
+
+  const seenNames = new Map<string, number>();
+  const seenAddresses = new Map<string, number>();
+  p.hosts?.forEach((h, i) => {
+    if (!findGpu(h.gpu)) {
+      out.push(error(keyPath("hosts", [i, "gpu"]), `unknown GPU "${h.gpu}"`,
+        `use a catalog id; nearest: ${nearestIds(h.gpu, GPU_IDS).join(", ")}`));
+    }
+    const firstName = seenNames.get(h.name);
+    if (firstName !== undefined) {
+      out.push(error(keyPath("hosts", [i, "name"]), `duplicate host name "${h.name}" (also hosts[${firstName}])`,
+        "give every host a unique name: it names the host's Pulumi resources"));
+    } else seenNames.set(h.name, i);
+    const firstAddr = seenAddresses.get(h.address);
+    if (firstAddr !== undefined) {
+      out.push(error(keyPath("hosts", [i, "address"]), `address ${h.address} is also hosts[${firstAddr}]`,
+        "list each server once; raise gpu_count for more cards in one server"));
+    } else seenAddresses.set(h.address, i);
+    if (p.residency === "uk" && !/^(uk|gb)-/.test(h.datacenter)) {
+      out.push(error(keyPath("hosts", [i, "datacenter"]), `datacenter "${h.datacenter}" is outside the UK, but residency is uk`,
+        "move the host to a UK datacenter (uk-<site>), or set residency: none if data may leave the UK"));
+    }
+  });
+
+  const engineKind = p.engine?.kind ?? "vllm";
+  const seenAdapters = new Set<string>();
+  p.adapters?.forEach((a, i) => {
+    if (model && a.base_model !== model.id) {
+      out.push(error(keyPath("adapters", [i, "base_model"]),
+        `adapter "${a.name}" was trained on "${a.base_model}", but the stack serves "${model.id}"`,
+        `serve ${a.base_model}, or remove the adapter: a LoRA adapter only works on the model it was trained on`));
+    }
+    const maxRank = MAX_ADAPTER_RANK[engineKind];
+    if (a.rank > maxRank) {
+      out.push(error(keyPath("adapters", [i, "rank"]), `rank ${a.rank} is above ${engineKind}'s limit of ${maxRank}`,
+        `use an adapter of rank ${maxRank} or less`));
+    }
+    if (seenAdapters.has(a.name)) {
+      out.push(error(keyPath("adapters", [i, "name"]), `duplicate adapter name "${a.name}"`, "give every adapter a unique name"));
+    }
+    seenAdapters.add(a.name);
+    const served = p.model?.served_model_name ?? p.model?.id;
+    if (a.name === served) {
+      out.push(error(keyPath("adapters", [i, "name"]), `adapter name "${a.name}" is also the served model's name`,
+        "rename the adapter: each name at the router must be unique"));
+    }
+  });
+
+  if (p.router) {
+    const managed = p.router.managed;
+    if (managed) {
+      out.push(...requireSecret(raw, keyPath("router", ["managed", "api_key_secret"]), managed.api_key_secret,
+        `${MANAGED_PROVIDERS[managed.provider].displayName} API key`));
+      if (model && !managed.model && !model.managedIds[managed.provider]) {
+        const offering = Object.keys(model.managedIds);
+        out.push(error(keyPath("router", ["managed", "provider"]),
+          `${MANAGED_PROVIDERS[managed.provider].displayName} does not serve ${model.id} (per the catalog)`,
+          offering.length > 0
+            ? `use one of: ${offering.join(", ")}; or set router.managed.model to the provider's id for the same weights`
+            : "set router.managed.model to the provider's id for the same weights, or remove the managed tier"));
+      }
+      if (p.residency === "uk") {
+        out.push(warning(keyPath("router", ["managed"]),
+          `requests that spill to ${MANAGED_PROVIDERS[managed.provider].displayName} are processed outside the UK (${MANAGED_PROVIDERS[managed.provider].processingRegion})`,
+          "accept it for burst traffic, or remove the managed tier for strict UK residency"));
+      }
+    }
+    p.router.frontier.forEach((f, i) => {
+      out.push(...requireSecret(raw, keyPath("router", ["frontier", i, "api_key_secret"]), f.api_key_secret,
+        `${FRONTIER_PROVIDERS[f.provider].displayName} API key`));
+    });
+    if (p.router.frontier.length > 0 && p.residency === "uk") {
+      out.push(warning(keyPath("router", ["frontier"]), "requests routed to frontier APIs are processed outside the UK",
+        "accept it for hard queries and outages, or remove the frontier tier for strict UK residency"));
+    }
+    if (p.environment === "prod" && p.router.frontier.length === 0) {
+      const issue = p.router.allow_no_frontier ? warning : error;
+      out.push(issue(keyPath("router", ["frontier"]),
+        "prod has no frontier fallback: when the hosts and the managed tier are both down, requests fail",
+        "add a router.frontier entry, or set router.allow_no_frontier: true to accept that risk"));
+    }
+  }
+
+  if (p.access) {
+    out.push(...requireSecret(raw, keyPath("access", ["ssh_private_key_secret"]), p.access.ssh_private_key_secret, "SSH private key", "cat ~/.ssh/id_ed25519 | pulumi config set --secret %KEY% --"));
+    if (p.access.hf_token_secret) {
+      out.push(...requireSecret(raw, keyPath("access", ["hf_token_secret"]), p.access.hf_token_secret, "Hugging Face token"));
+    } else if (model?.gated) {
+      out.push(error(keyPath("access", ["hf_token_secret"]), `${model.id} is gated on Hugging Face: the engine cannot download it without a token`,
+        "accept the licence on huggingface.co, then set access.hf_token_secret: hfToken and `pulumi config set --secret hfToken hf_...`"));
+    }
+  }
+
+  if (p.target === "kubernetes") {
+    out.push(error(keyPath("target"), "the kubernetes target is not available in this version", "use target: docker"));
+  }
+  return out;
+}
+
+/** A tier's credential must exist in the stack and be a Pulumi secret, never plain text. */
+function requireSecret(raw: RawStackConfig, path: string, key: string, what: string, how?: string): ConfigIssue[] {
+  const setLine = (how ?? "pulumi config set --secret %KEY% <value>").replace("%KEY%", key);
+  if (!(key in raw.values)) {
+    return [error(path, `names the config key "${key}" for the ${what}, but the stack has no ${keyPath(key)}`, `run: ${setLine}`)];
+  }
+  if (!raw.secretKeys.has(key)) {
+    return [error(keyPath(key), `the ${what} is stored in plain text`, `re-set it as a secret: ${setLine}`)];
+  }
+  return [];
+}
