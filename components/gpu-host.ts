@@ -1,0 +1,91 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
+import type { HostPlan } from "../core/plan/types";
+import { type BootstrapStep, renderHostBootstrap, renderStepCommand } from "../core/render/host-bootstrap";
+import { parseInventory, type GpuInventory } from "../core/render/inventory";
+import { sha256File } from "../core/render/hash";
+
+export interface GpuHostArgs {
+  /** The host's part of the deployment plan (`plan().plan.hosts[i]`). */
+  readonly host: HostPlan;
+  /** SSH private key of `host.sshUser`, from a Pulumi secret. */
+  readonly privateKey: pulumi.Input<string>;
+  /**
+   * Local file holding the same key, for the reboot wait (run by the local `ssh` client,
+   * which, like the Docker provider, cannot take key material).
+   */
+  readonly privateKeyFile: pulumi.Input<string>;
+}
+
+/** Step whose stdout announces a reboot; the next step waits for the host to come back. */
+const REBOOT_STEP = "reboot-if-required";
+const WAIT_SCRIPT = path.join(__dirname, "..", "templates", "local", "wait-for-reboot.sh");
+
+/**
+ * A bare Ubuntu server brought to a verified GPU container host over SSH: preflight,
+ * NVIDIA driver (and reboot), container toolkit, Docker, firewall, model cache, and a
+ * check that the cards found are the cards declared. Each step is a real script in
+ * `templates/host/`, re-run only when its text or inputs change (its hash is a trigger).
+ */
+export class GpuHost extends pulumi.ComponentResource {
+  /** What `nvidia-smi` reported after bootstrap. */
+  public readonly inventory: pulumi.Output<GpuInventory>;
+  /** `ssh://user@address:port`, known only once the host is verified, so the Docker provider dials a ready daemon. */
+  public readonly dockerHost: pulumi.Output<string>;
+
+  constructor(name: string, args: GpuHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("hybrid:host:GpuHost", name, {}, opts);
+    const { host } = args;
+    const connection: command.types.input.remote.ConnectionArgs = {
+      host: host.address,
+      port: host.sshPort,
+      user: host.sshUser,
+      privateKey: args.privateKey,
+      // The host may be mid-reboot or still booting when a step starts.
+      dialErrorLimit: 30,
+      perDialTimeout: 20,
+    };
+
+    let previous: pulumi.Resource | undefined;
+    let verify: command.remote.Command | undefined;
+    for (const step of renderHostBootstrap(host.bootstrap)) {
+      const cmd = this.step(name, step, connection, previous);
+      previous = cmd;
+      if (step.name === REBOOT_STEP) previous = this.waitForReboot(name, host, cmd, args.privateKeyFile);
+      if (step.name === "verify-gpus") verify = cmd;
+    }
+    if (!verify) throw new pulumi.ResourceError("the bootstrap has no verify-gpus step", this);
+
+    this.inventory = verify.stdout.apply((out) => parseInventory(out, host.name));
+    this.dockerHost = pulumi.all([verify.stdout]).apply(() => `ssh://${host.sshUser}@${host.address}:${host.sshPort}`);
+    this.registerOutputs({ inventory: this.inventory, dockerHost: this.dockerHost });
+  }
+
+  private step(name: string, step: BootstrapStep, connection: command.types.input.remote.ConnectionArgs, after?: pulumi.Resource): command.remote.Command {
+    return new command.remote.Command(`${name}-${step.name}`, {
+      connection,
+      create: renderStepCommand(step),
+      stdin: step.script,
+      // Re-run when the script or its inputs change; otherwise a re-deploy leaves the host alone.
+      triggers: [step.sha256],
+      logging: "stdoutAndStderr",
+    }, { parent: this, dependsOn: after ? [after] : [], deleteBeforeReplace: true });
+  }
+
+  private waitForReboot(name: string, host: HostPlan, reboot: command.remote.Command, keyFile: pulumi.Input<string>): command.local.Command {
+    const bootId = reboot.stdout.apply((out) => /^HI_BOOT_ID=(\S+)$/m.exec(out)?.[1] ?? "");
+    return new command.local.Command(`${name}-wait-for-reboot`, {
+      create: `bash ${JSON.stringify(WAIT_SCRIPT)}`,
+      environment: {
+        HI_HOST: host.address,
+        HI_PORT: String(host.sshPort),
+        HI_USER: host.sshUser,
+        HI_KEY_FILE: keyFile,
+        HI_OLD_BOOT_ID: bootId,
+        HI_TIMEOUT_S: "900",
+      },
+      triggers: [reboot.id, sha256File(WAIT_SCRIPT)],
+    }, { parent: this, dependsOn: [reboot] });
+  }
+}

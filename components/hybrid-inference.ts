@@ -1,0 +1,90 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { DeploymentPlan } from "../core/plan/types";
+import { weightBytes } from "../core/plan/memory";
+import { type SecretSource, engineContainer, routerContainer } from "../core/render/containers";
+import { renderLitellmConfig } from "../core/render/litellm-config";
+import type { GpuInventory } from "../core/render/inventory";
+import { GpuHost } from "./gpu-host";
+import { LiteLlmRouter } from "./litellm-router";
+import { LoraxServer, VllmServer } from "./engine-server";
+import { sshKeyFile } from "./ssh-key-file";
+
+export interface HybridInferenceArgs {
+  /** The validated plan: `plan(validateStackConfig(raw).spec)`. */
+  readonly plan: DeploymentPlan;
+  /** Reads a secret config key (without the project prefix) as a Pulumi secret. */
+  readonly secret: (configKey: string) => pulumi.Output<string>;
+}
+
+/**
+ * The whole single-target deployment: every GPU host bootstrapped and verified, an engine
+ * on each, and the LiteLLM router on the first host in front of them all.
+ */
+export class HybridInference extends pulumi.ComponentResource {
+  public readonly routerUrl: pulumi.Output<string>;
+  public readonly modelNames: pulumi.Output<string[]>;
+  public readonly inventory: pulumi.Output<Record<string, GpuInventory>>;
+  /** The router's master key (`sk-...`): a Pulumi secret. */
+  public readonly masterKey: pulumi.Output<string>;
+
+  constructor(name: string, args: HybridInferenceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("hybrid:index:HybridInference", name, {}, opts);
+    const { plan } = args;
+
+    const masterKey = new random.RandomPassword(`${name}-master-key`, { length: 48, special: false }, { parent: this });
+    const engineKey = new random.RandomPassword(`${name}-engine-key`, { length: 48, special: false }, { parent: this });
+    this.masterKey = pulumi.secret(pulumi.interpolate`sk-${masterKey.result}`);
+    const secrets = (source: SecretSource): pulumi.Output<string> => {
+      switch (source.kind) {
+        case "config":
+          return args.secret(source.configKey);
+        case "engine-api-key":
+          return pulumi.secret(engineKey.result);
+        case "router-master-key":
+          return this.masterKey;
+        default: {
+          const unreachable: never = source;
+          throw new pulumi.ResourceError(`unknown secret source ${JSON.stringify(unreachable)}`, this);
+        }
+      }
+    };
+
+    const privateKey = args.secret(plan.spec.access.ssh_private_key_secret);
+    const keyFile = sshKeyFile(plan.spec.stack, privateKey);
+    const weightsGB = weightBytes(plan.model, plan.engine.quantization, plan.variant) / 1e9;
+    const inventories: Record<string, pulumi.Output<GpuInventory>> = {};
+    let router: LiteLlmRouter | undefined;
+
+    for (const host of plan.hosts) {
+      const gpuHost = new GpuHost(host.name, { host, privateKey, privateKeyFile: keyFile }, { parent: this });
+      inventories[host.name] = gpuHost.inventory;
+      const provider = new docker.Provider(`${host.name}-docker`, {
+        host: gpuHost.dockerHost,
+        sshOpts: keyFile.apply((file) => ["-i", file, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=accept-new"]),
+      }, { parent: this });
+      const network = new docker.Network(`${host.name}-network`, { name: plan.networkName, driver: "bridge" }, { parent: this, provider });
+      const engineArgs = { spec: engineContainer(plan, host, weightsGB), network: network.name, secrets };
+      const engineOpts = { parent: this, providers: { docker: provider } };
+      const engine = plan.engine.kind === "vllm"
+        ? new VllmServer(`${host.name}-engine`, engineArgs, engineOpts)
+        : new LoraxServer(`${host.name}-engine`, engineArgs, engineOpts);
+      if (host.runsRouter) {
+        router = new LiteLlmRouter(`${name}-router`, {
+          spec: routerContainer(plan, renderLitellmConfig(plan)),
+          network: network.name,
+          secrets,
+          publicAddress: host.address,
+          publicPort: plan.router.port,
+        }, { parent: this, providers: { docker: provider }, dependsOn: [engine] });
+      }
+    }
+    if (!router) throw new pulumi.ResourceError("the plan has no host that runs the router", this);
+
+    this.routerUrl = router.url;
+    this.modelNames = pulumi.output([...plan.router.modelNames]);
+    this.inventory = pulumi.all(inventories);
+    this.registerOutputs({ routerUrl: this.routerUrl, modelNames: this.modelNames, inventory: this.inventory, masterKey: this.masterKey });
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Container specifications as plain data: what the engine and router containers run,
+ * with which GPUs, mounts, ports and health checks. The Docker components translate
+ * these one to one; the Kubernetes target reads the same specs.
+ */
+import { ENGINE_API_KEY_ENV, HF_TOKEN_ENV, ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../plan/plan";
+import type { DeploymentPlan, HostPlan, ImageRef } from "../plan/types";
+import { engineArgs } from "./engine-args";
+
+/** A secret the container receives as env; the value comes from Pulumi, never from this spec. */
+export type SecretSource =
+  | { readonly kind: "config"; readonly configKey: string }
+  | { readonly kind: "engine-api-key" }
+  | { readonly kind: "router-master-key" };
+
+export interface ContainerSpec {
+  readonly name: string;
+  readonly image: ImageRef;
+  /** Arguments to the image's entrypoint. */
+  readonly command: readonly string[];
+  /** Plain env; secrets are listed in `secretEnv` only. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly secretEnv: Readonly<Record<string, SecretSource>>;
+  /** `all`, a count, or none. */
+  readonly gpus: "all" | number | null;
+  readonly shmSizeMb?: number;
+  readonly volumes: readonly { readonly hostPath: string; readonly containerPath: string; readonly readOnly: boolean }[];
+  /** Published ports; empty for anything but the router and cross-host engines. */
+  readonly ports: readonly { readonly internal: number; readonly external: number; readonly ip?: string }[];
+  readonly healthcheck: {
+    readonly test: readonly string[];
+    readonly interval: string;
+    readonly timeout: string;
+    readonly retries: number;
+    /** Grace period before failures count: the engine's port only opens after the model is downloaded and loaded. */
+    readonly startPeriod: string;
+  };
+  readonly files: readonly { readonly path: string; readonly content: string }[];
+}
+
+export const HF_CACHE_IN_CONTAINER = "/root/.cache/huggingface";
+export const ROUTER_CONFIG_PATH = "/app/config.yaml";
+export const ROUTER_INTERNAL_PORT = 4000;
+
+/** Docker's json-file log rotation for every container we run. */
+export const LOG_OPTIONS = { "max-size": "100m", "max-file": "5" } as const;
+
+/** A health probe that needs nothing but the Python every engine and router image ships. */
+function httpProbe(url: string): string[] {
+  return ["CMD", "python3", "-c", `import urllib.request; urllib.request.urlopen(${JSON.stringify(url)}, timeout=5)`];
+}
+
+/** Minutes to allow for the first start: download at ~50 MB/s plus load, at least 10. */
+function engineStartMinutes(weightsGB: number): number {
+  return Math.max(10, Math.ceil((weightsGB * 1000) / 50 / 60) + 5);
+}
+
+export function engineContainer(plan: DeploymentPlan, host: HostPlan, weightsGB: number): ContainerSpec {
+  const { engine } = plan;
+  const usedCards = host.tensorParallel * host.replicas;
+  const adapterMounts = (engine.lora?.adapters ?? [])
+    .filter((a) => a.hostPath !== undefined)
+    .map((a) => ({ hostPath: a.hostPath!, containerPath: a.hostPath!, readOnly: true }));
+  const health = engine.kind === "vllm" ? `http://127.0.0.1:${engine.port}/health` : `http://127.0.0.1:${engine.port}/health`;
+  return {
+    name: host.engineContainerName,
+    image: engine.image,
+    command: engineArgs(engine, host),
+    env: {
+      HF_HOME: HF_CACHE_IN_CONTAINER,
+      // Never phone home from a private host (vllm/usage/usage_lib.py honours this).
+      VLLM_NO_USAGE_STATS: "1",
+      DO_NOT_TRACK: "1",
+      ...(host.tensorParallel > 1 ? { NCCL_P2P_DISABLE: "1" } : {}),
+    },
+    secretEnv: {
+      [engine.kind === "vllm" ? ENGINE_API_KEY_ENV : "LORAX_API_KEY"]: { kind: "engine-api-key" },
+      ...(plan.spec.access.hf_token_secret ? { [HF_TOKEN_ENV]: { kind: "config", configKey: plan.spec.access.hf_token_secret } as const } : {}),
+    },
+    gpus: usedCards === host.gpuCount ? "all" : usedCards,
+    // Tensor and data parallel workers exchange tensors through /dev/shm.
+    shmSizeMb: usedCards > 1 ? 16384 : 4096,
+    volumes: [{ hostPath: plan.spec.access.cache_dir, containerPath: HF_CACHE_IN_CONTAINER, readOnly: false }, ...adapterMounts],
+    ports: host.endpoint.publishOn
+      ? [{ internal: engine.port, external: host.endpoint.publishOn.port, ip: host.endpoint.publishOn.address }]
+      : [],
+    healthcheck: { test: httpProbe(health), interval: "30s", timeout: "10s", retries: 3, startPeriod: `${engineStartMinutes(weightsGB)}m` },
+    files: [],
+  };
+}
+
+export function routerContainer(plan: DeploymentPlan, configYaml: string): ContainerSpec {
+  const { router } = plan;
+  const secretEnv: Record<string, SecretSource> = {
+    [ROUTER_MASTER_KEY_ENV]: { kind: "router-master-key" },
+    [ROUTER_ENGINE_KEY_ENV]: { kind: "engine-api-key" },
+  };
+  for (const s of router.secretEnv) secretEnv[s.env] = { kind: "config", configKey: s.configKey };
+  return {
+    name: `${plan.spec.stack}-router`,
+    image: router.image,
+    command: ["--config", ROUTER_CONFIG_PATH, "--port", String(ROUTER_INTERNAL_PORT), "--num_workers", String(router.numWorkers)],
+    env: {
+      // Start offline: use the cost map bundled with the pinned version instead of fetching it.
+      LITELLM_LOCAL_MODEL_COST_MAP: "True",
+      // The admin UI and API docs are attack surface a config-only proxy does not need.
+      DISABLE_ADMIN_UI: "True",
+      NO_DOCS: "True",
+      NO_REDOC: "True",
+      LITELLM_TELEMETRY: "False",
+    },
+    secretEnv,
+    gpus: null,
+    volumes: [],
+    ports: [{ internal: ROUTER_INTERNAL_PORT, external: router.port }],
+    healthcheck: { test: httpProbe(`http://127.0.0.1:${ROUTER_INTERNAL_PORT}/health/liveliness`), interval: "15s", timeout: "5s", retries: 3, startPeriod: "60s" },
+    files: [{ path: ROUTER_CONFIG_PATH, content: configYaml }],
+  };
+}
+
+/** `repository:tag`, with `@digest` when pinned. */
+export function imageName(image: ImageRef): string {
+  return `${image.repository}:${image.tag}${image.digest ? `@${image.digest}` : ""}`;
+}
