@@ -9,7 +9,7 @@ import type { z } from "zod";
 import { findGpu, findModel, GPU_IDS, MODEL_IDS, nearestIds } from "../catalog";
 import { FRONTIER_PROVIDERS, MANAGED_PROVIDERS } from "../catalog/providers";
 import { type ConfigIssue, error, hasErrors, keyPath, warning } from "./issues";
-import { STACK_KEYS, type StackKey, type StackSpec } from "./schema";
+import { type AdapterConfig, type HostConfig, STACK_KEYS, type StackKey, type StackSpec, adapterSchema, hostSchema } from "./schema";
 import type { RawStackConfig } from "./source";
 
 export interface ValidationResult {
@@ -95,8 +95,22 @@ function describe(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/**
+ * The elements of a list key that parse on their own, with their index, so that one bad
+ * host or adapter does not hide the cross-checks of the others.
+ */
+function validElements<T>(value: unknown, element: z.ZodType<T>): [number, T][] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((v, i): [number, T][] => {
+    const r = element.safeParse(v);
+    return r.success ? [[i, r.data]] : [];
+  });
+}
+
 function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
   const out: ConfigIssue[] = [];
+  const hosts = p.hosts ? p.hosts.map((h, i): [number, HostConfig] => [i, h]) : validElements(raw.values["hosts"], hostSchema);
+  const adapters = p.adapters ? p.adapters.map((a, i): [number, AdapterConfig] => [i, a]) : validElements(raw.values["adapters"], adapterSchema);
   const model = p.model ? findModel(p.model.id) : undefined;
 
   if (p.model && !model) {
@@ -106,7 +120,7 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
 
   const seenNames = new Map<string, number>();
   const seenAddresses = new Map<string, number>();
-  p.hosts?.forEach((h, i) => {
+  hosts.forEach(([i, h]) => {
     if (!findGpu(h.gpu)) {
       out.push(error(keyPath("hosts", [i, "gpu"]), `unknown GPU "${h.gpu}"`,
         `use a catalog id; nearest: ${nearestIds(h.gpu, GPU_IDS).join(", ")}`));
@@ -129,7 +143,7 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
 
   const engineKind = p.engine?.kind ?? "vllm";
   const seenAdapters = new Set<string>();
-  p.adapters?.forEach((a, i) => {
+  adapters.forEach(([i, a]) => {
     if (model && a.base_model !== model.id) {
       out.push(error(keyPath("adapters", [i, "base_model"]),
         `adapter "${a.name}" was trained on "${a.base_model}", but the stack serves "${model.id}"`,

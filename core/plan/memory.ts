@@ -21,10 +21,11 @@ const BITS_PER_WEIGHT: Readonly<Record<Quantization, number>> = { bf16: 16, fp8:
 
 /**
  * Tokens vLLM's profiling pass runs through the model, which sets the activation peak.
- * The OpenAI server's default `max_num_batched_tokens` on GPUs of this class is 8192
- * (vllm/engine/arg_utils.py, usage-context defaults, v0.33.0).
+ * The OpenAI server's default `max_num_batched_tokens` is 2048 on GPUs under 70 GiB
+ * (vllm/engine/arg_utils.py `get_batch_defaults`, v0.33.0); the engine args pass it
+ * explicitly so that this model and the engine agree.
  */
-export const PROFILE_BATCHED_TOKENS = 8192;
+export const PROFILE_BATCHED_TOKENS = 2048;
 
 /** CUDA context, cuBLAS workspaces and allocator slack outside PyTorch, per GPU [estimate from vLLM start-up logs]. */
 const NON_TORCH_BYTES = 0.5 * GiB;

@@ -1,0 +1,147 @@
+import { describe, expect, it } from "vitest";
+import { formatIssues } from "../../core/config/issues";
+import { parseStackYaml } from "../../core/config/source";
+import { validateStackConfig } from "../../core/config/validate";
+import { loadPlan } from "../../core/load";
+import { rawConfig, validValues, withValues } from "../fixtures";
+
+function errorsOf(values: Record<string, unknown>, secrets?: readonly string[]) {
+  return validateStackConfig(rawConfig(values, secrets)).issues.filter((i) => i.severity === "error");
+}
+
+describe("stack config validation", () => {
+  it("accepts a valid stack and fills the documented defaults", () => {
+    const { spec, issues } = validateStackConfig(rawConfig(validValues()));
+    expect(issues.filter((i) => i.severity === "error")).toEqual([]);
+    expect(spec?.engine.kind).toBe("vllm");
+    expect(spec?.engine.gpu_memory_utilization).toBe(0.9);
+    expect(spec?.hosts[0]?.ssh_user).toBe("ubuntu");
+    expect(spec?.router.port).toBe(4000);
+  });
+
+  it("reports a missing required key with its path and how to add it", () => {
+    const values = validValues();
+    delete values["hosts"];
+    const [issue] = errorsOf(values);
+    expect(issue?.path).toBe("hybrid-inference:hosts");
+    expect(issue?.message).toBe("is missing");
+    expect(issue?.fix).toContain("add `hybrid-inference:hosts`");
+  });
+
+  it("names the nearest catalog ids for an unknown GPU", () => {
+    const [issue] = errorsOf(withValues({ hosts: [{ name: "gpu-1", address: "203.0.113.10", datacenter: "uk-london", gpu: "rtx4090" }] }));
+    expect(issue?.path).toBe("hybrid-inference:hosts[0].gpu");
+    expect(issue?.message).toBe('unknown GPU "rtx4090"');
+    expect(issue?.fix).toMatch(/^use a catalog id; nearest: rtx-4090,/);
+  });
+
+  it("names the nearest catalog ids for an unknown model", () => {
+    const [issue] = errorsOf(withValues({ model: { id: "qwen-2.5-7b" } }));
+    expect(issue?.path).toBe("hybrid-inference:model.id");
+    expect(issue?.fix).toContain("qwen2.5-7b-instruct");
+  });
+
+  it("refuses an adapter trained on another model, and one above the engine's rank limit", () => {
+    const issues = errorsOf(withValues({
+      adapters: [
+        { name: "legal", source: "hf://acme/legal-lora", rank: 16, base_model: "mistral-7b-instruct-v0.3" },
+        { name: "huge", source: "/srv/adapters/huge", rank: 1024, base_model: "qwen2.5-7b-instruct" },
+      ],
+    }));
+    expect(issues.map((i) => i.path)).toEqual(["hybrid-inference:adapters[0].base_model", "hybrid-inference:adapters[1].rank"]);
+    expect(issues[0]?.message).toBe('adapter "legal" was trained on "mistral-7b-instruct-v0.3", but the stack serves "qwen2.5-7b-instruct"');
+    expect(issues[1]?.message).toBe("rank 1024 is above vllm's limit of 512");
+  });
+
+  it("refuses a tier whose credential key is missing, and one stored in plain text", () => {
+    const missing = errorsOf(validValues(), ["sshPrivateKey"]).filter((i) => i.path.includes("api_key_secret") || i.path.endsWith("togetherApiKey"));
+    expect(missing).toHaveLength(1);
+    expect(missing[0]?.path).toBe("hybrid-inference:togetherApiKey");
+    expect(missing[0]?.message).toBe("the Together AI API key is stored in plain text");
+
+    const values = validValues();
+    delete values["togetherApiKey"];
+    const [absent] = errorsOf(values, ["sshPrivateKey"]);
+    expect(absent?.path).toBe("hybrid-inference:router.managed.api_key_secret");
+    expect(absent?.message).toContain('names the config key "togetherApiKey"');
+    expect(absent?.fix).toBe("run: pulumi config set --secret togetherApiKey <value>");
+  });
+
+  it("refuses duplicate host names, malformed addresses and a non-UK datacenter under uk residency", () => {
+    const issues = errorsOf(withValues({
+      hosts: [
+        { name: "gpu-1", address: "203.0.113.10", datacenter: "uk-london", gpu: "rtx-4090" },
+        { name: "gpu-1", address: "203.0.113.11", datacenter: "de-frankfurt", gpu: "rtx-4090" },
+        { name: "gpu-3", address: "not an address!", datacenter: "uk-london", gpu: "rtx-4090" },
+      ],
+    }));
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(byPath["hybrid-inference:hosts[1].name"]).toBe('duplicate host name "gpu-1" (also hosts[0])');
+    expect(byPath["hybrid-inference:hosts[1].datacenter"]).toBe('datacenter "de-frankfurt" is outside the UK, but residency is uk');
+    expect(byPath["hybrid-inference:hosts[2].address"]).toBe("must be an IPv4/IPv6 address or a DNS host name");
+  });
+
+  it("reports every problem at once, across keys", () => {
+    const issues = errorsOf(withValues({
+      environment: "production",
+      hosts: [{ name: "gpu-1", address: "203.0.113.10", datacenter: "uk-london", gpu: "rtx-9090" }],
+      router: { allowed_cidrs: ["everyone"] },
+    }));
+    expect(issues.map((i) => i.path).sort()).toEqual([
+      "hybrid-inference:environment",
+      "hybrid-inference:hosts[0].gpu",
+      "hybrid-inference:router.allowed_cidrs[0]",
+    ]);
+    expect(issues.find((i) => i.path === "hybrid-inference:environment")?.fix).toBe("use one of: dev, staging, prod");
+  });
+
+  it("rejects a misspelt key instead of ignoring it", () => {
+    const [issue] = errorsOf(withValues({ model: { id: "qwen2.5-7b-instruct", max_model_length: 8192 } }));
+    expect(issue?.path).toBe("hybrid-inference:model");
+    expect(issue?.message).toBe('unknown key "max_model_length"');
+  });
+
+  it("makes a prod stack without frontier fallback an error, unless explicitly accepted", () => {
+    const prod = withValues({ environment: "prod" });
+    const [issue] = errorsOf(prod);
+    expect(issue?.path).toBe("hybrid-inference:router.frontier");
+    expect(issue?.fix).toContain("router.allow_no_frontier: true");
+
+    const accepted = withValues({ environment: "prod", router: { ...(validValues()["router"] as object), allow_no_frontier: true } });
+    const result = validateStackConfig(rawConfig(accepted));
+    expect(result.issues.filter((i) => i.severity === "error")).toEqual([]);
+    expect(result.issues.some((i) => i.severity === "warning" && i.path === "hybrid-inference:router.frontier")).toBe(true);
+  });
+
+  it("requires a Hugging Face token for a gated model", () => {
+    const [issue] = errorsOf(withValues({
+      model: { id: "llama-3.3-70b-instruct", quantization: "awq" },
+      router: { allowed_cidrs: ["198.51.100.0/24"] },
+    }));
+    expect(issue?.path).toBe("hybrid-inference:access.hf_token_secret");
+    expect(issue?.message).toContain("is gated on Hugging Face");
+  });
+
+  it("reads secure values from a stack file as opaque secrets", () => {
+    const raw = parseStackYaml("config:\n  hybrid-inference:environment: dev\n  hybrid-inference:apiKey:\n    secure: v1:abc\n  aws:region: eu-west-2\n", "dev");
+    expect(raw.values).toEqual({ environment: "dev", apiKey: "[secret]" });
+    expect([...raw.secretKeys]).toEqual(["apiKey"]);
+  });
+
+  it("explains a model that does not fit, with the numbers and configurations that would", () => {
+    const { plan, issues } = loadPlan(rawConfig(withValues({
+      model: { id: "llama-3.3-70b-instruct", quantization: "auto" },
+      router: { allowed_cidrs: ["198.51.100.0/24"] },
+      access: { admin_cidrs: ["198.51.100.0/24"], hf_token_secret: "hfToken" },
+      hfToken: "[secret]",
+    }), ["sshPrivateKey", "togetherApiKey", "hfToken"]));
+    expect(plan).toBeUndefined();
+    const issue = issues.find((i) => i.path === "hybrid-inference:hosts[0]");
+    expect(issue?.message).toMatch(/^llama-3.3-70b-instruct does not fit host "gpu-1": /);
+    // The numbers: what the smallest format needs per card against what one 4090 gives.
+    expect(issue?.message).toMatch(/gptq: llama-3\.3-70b-instruct \(gptq\) needs \d+\.\d GiB on one rtx-4090 .* but a card gives 21\.6 GiB \(24 GiB x gpu_memory_utilization 0\.9\)/);
+    // Ways out: more of the same card, a larger card, a smaller model of the family.
+    expect(issue?.fix).toMatch(/^configurations that fit: 2x rtx-4090 with llama-3.3-70b-instruct (awq|gptq)/);
+    expect(formatIssues(issues)).toContain("fix: configurations that fit:");
+  });
+});
