@@ -20,6 +20,8 @@ export interface RecordedResource {
   /** Inputs with secret values still in place, wrapped as `{ secret: value }` (tests only). */
   readonly rawInputs: Record<string, unknown>;
   readonly provider?: string;
+  /** `type::name` of the parent resource; undefined for children of the stack itself. */
+  readonly parent?: string;
 }
 
 /** Pulumi's wire markers for a secret value (sdk/nodejs/runtime/rpc.ts). */
@@ -68,6 +70,8 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
 export interface MockRunResult {
   readonly resources: readonly RecordedResource[];
   readonly outputs: Record<string, unknown>;
+  /** What the program logged (Pulumi's log prints through console.* when no engine is attached). */
+  readonly logs: readonly string[];
 }
 
 /**
@@ -80,6 +84,10 @@ export async function runProgramUnderMocks(
   secretValue: (key: string) => string = () => SECRET_MASK,
 ): Promise<MockRunResult> {
   const resources: RecordedResource[] = [];
+  // Parents are not part of what a mock sees, so a stack transformation notes them as
+  // each resource is constructed (before it is registered).
+  const names = new WeakMap<pulumi.Resource, string>();
+  const parents = new Map<string, string | undefined>();
   await pulumi.runtime.setMocks({
     newResource(args) {
       const inputs = args.inputs as Record<string, unknown>;
@@ -89,6 +97,7 @@ export async function runProgramUnderMocks(
         inputs: transform(inputs, true) as Record<string, unknown>,
         rawInputs: transform(inputs, false) as Record<string, unknown>,
         ...(args.provider ? { provider: args.provider } : {}),
+        ...(parents.get(`${args.type}::${args.name}`) ? { parent: parents.get(`${args.type}::${args.name}`)! } : {}),
       });
       return { id: `${args.name}-id`, state: mockOutputs(args.type, args.name, inputs, plan) };
     },
@@ -109,14 +118,32 @@ export async function runProgramUnderMocks(
     }
   }
   pulumi.runtime.setAllConfig(config, secretKeys);
-
-  const program = (await import("../index")) as Record<string, unknown>;
-  const outputs: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(program)) {
-    if (pulumi.Output.isInstance(v)) outputs[k] = await new Promise((resolve) => v.apply(resolve));
+  const logs: string[] = [];
+  const consoleMethods = ["log", "info", "warn", "error"] as const;
+  const saved = consoleMethods.map((m) => console[m]);
+  for (const m of consoleMethods) console[m] = (...args: unknown[]) => void logs.push(args.map(String).join(" "));
+  try {
+    // As Pulumi's language host does: the program runs inside the root Stack resource.
+    let program: Record<string, unknown> = {};
+    await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((t) => {
+        const key = `${t.type}::${t.name}`;
+        names.set(t.resource, key);
+        parents.set(key, t.opts.parent ? names.get(t.opts.parent) : undefined);
+        return undefined;
+      });
+      program = (await import("../index")) as Record<string, unknown>;
+      return undefined;
+    });
+    const outputs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(program)) {
+      if (pulumi.Output.isInstance(v)) outputs[k] = await new Promise((resolve) => v.apply(resolve));
+    }
+    // Resources registered after the last output resolved still land in the recording.
+    const waitForRPCs = (settings as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
+    if (waitForRPCs) await waitForRPCs();
+    return { resources, outputs, logs };
+  } finally {
+    consoleMethods.forEach((m, i) => (console[m] = saved[i]!));
   }
-  // Resources registered after the last output resolved still land in the recording.
-  const waitForRPCs = (settings as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
-  if (waitForRPCs) await waitForRPCs();
-  return { resources, outputs };
 }

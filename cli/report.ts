@@ -71,9 +71,9 @@ function keySettings(r: RecordedResource): string {
     case "pulumi:providers:docker":
       return `host=${s(i["host"])}`;
     case "command:remote:Command": {
-      const conn = i["connection"] as Record<string, unknown> | undefined;
+      // The connection carries the SSH key, so Pulumi keeps all of it secret.
       const create = s(i["create"] ?? "");
-      return `on ${s(conn?.["user"])}@${s(conn?.["host"])}: ${create.length > 90 ? `${create.slice(0, 87)}...` : create}`;
+      return `${create.length > 100 ? `${create.slice(0, 97)}...` : create}`;
     }
     case "command:local:Command":
       return `local: ${s(i["create"])}`;

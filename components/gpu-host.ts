@@ -1,10 +1,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { HostPlan } from "../core/plan/types";
 import { type BootstrapStep, renderHostBootstrap, renderStepCommand } from "../core/render/host-bootstrap";
 import { parseInventory, type GpuInventory } from "../core/render/inventory";
-import { sha256File } from "../core/render/hash";
 
 export interface GpuHostArgs {
   /** The host's part of the deployment plan (`plan().plan.hosts[i]`). */
@@ -76,7 +76,9 @@ export class GpuHost extends pulumi.ComponentResource {
   private waitForReboot(name: string, host: HostPlan, reboot: command.remote.Command, keyFile: pulumi.Input<string>): command.local.Command {
     const bootId = reboot.stdout.apply((out) => /^HI_BOOT_ID=(\S+)$/m.exec(out)?.[1] ?? "");
     return new command.local.Command(`${name}-wait-for-reboot`, {
-      create: `bash ${JSON.stringify(WAIT_SCRIPT)}`,
+      // The script goes on stdin so the command does not depend on where the repo is checked out.
+      create: "bash -s",
+      stdin: readFileSync(WAIT_SCRIPT, "utf8"),
       environment: {
         HI_HOST: host.address,
         HI_PORT: String(host.sshPort),
@@ -85,7 +87,7 @@ export class GpuHost extends pulumi.ComponentResource {
         HI_OLD_BOOT_ID: bootId,
         HI_TIMEOUT_S: "900",
       },
-      triggers: [reboot.id, sha256File(WAIT_SCRIPT)],
+      triggers: [reboot.id],
     }, { parent: this, dependsOn: [reboot] });
   }
 }

@@ -138,5 +138,5 @@ export function litellmConfig(plan: DeploymentPlan, overrides: UpstreamOverrides
 }
 
 export function renderLitellmConfig(plan: DeploymentPlan, overrides: UpstreamOverrides = {}): string {
-  return `# Rendered by hybrid-inference for stack "${plan.spec.stack}". Do not edit: change the stack file.\n${stringify(litellmConfig(plan, overrides), { lineWidth: 0 })}`;
+  return `# Rendered by hybrid-inference for stack "${plan.spec.stack}". Do not edit: change the stack file.\n${stringify(litellmConfig(plan, overrides), { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }
