@@ -103,11 +103,17 @@ export function routerContainer(plan: DeploymentPlan, configYaml: string): Conta
     env: {
       // Start offline: use the cost map bundled with the pinned version instead of fetching it.
       LITELLM_LOCAL_MODEL_COST_MAP: "True",
+      // LiteLLM 1.108.7 fetches a Llama tokenizer from Hugging Face to count stream tokens;
+      // offline it falls back to tiktoken, which is what we want on a private router.
+      HF_HUB_OFFLINE: "1",
+      // The switch 1.108.7 actually reads (litellm/__init__.py); telemetry is opt-in anyway.
+      LITELLM_TELEMETRY_DISABLED: "True",
+      // No .env file loading from the working directory.
+      LITELLM_MODE: "PRODUCTION",
       // The admin UI and API docs are attack surface a config-only proxy does not need.
       DISABLE_ADMIN_UI: "True",
       NO_DOCS: "True",
       NO_REDOC: "True",
-      LITELLM_TELEMETRY: "False",
     },
     secretEnv,
     gpus: null,

@@ -128,7 +128,7 @@ export function litellmConfig(plan: DeploymentPlan, overrides: UpstreamOverrides
     litellm_settings: {
       // Drop OpenAI parameters a provider does not take instead of failing the request.
       drop_params: true,
-      telemetry: false,
+      // Prompts and completions stay out of the router's logs and callbacks.
       turn_off_message_logging: true,
     },
     general_settings: {
