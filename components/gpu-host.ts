@@ -3,8 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { HostPlan } from "../core/plan/types";
-import { type BootstrapStep, renderHostBootstrap, renderStepCommand } from "../core/render/host-bootstrap";
-import { parseInventory, type GpuInventory } from "../core/render/inventory";
+import { type BootstrapStep, type GpuInventory, parseGpuInventory, renderHostBootstrap, renderStepCommand } from "../core/render/host-bootstrap";
 
 export interface GpuHostArgs {
   /** The host's part of the deployment plan (`plan().plan.hosts[i]`). */
@@ -20,6 +19,7 @@ export interface GpuHostArgs {
 
 /** Step whose stdout announces a reboot; the next step waits for the host to come back. */
 const REBOOT_STEP = "reboot-if-required";
+const VERIFY_STEP = "verify-gpus";
 const WAIT_SCRIPT = path.join(__dirname, "..", "templates", "local", "wait-for-reboot.sh");
 
 /**
@@ -49,26 +49,35 @@ export class GpuHost extends pulumi.ComponentResource {
 
     let previous: pulumi.Resource | undefined;
     let verify: command.remote.Command | undefined;
-    for (const step of renderHostBootstrap(host.bootstrap)) {
-      const cmd = this.step(name, step, connection, previous);
+    const steps = renderHostBootstrap(host.bootstrap);
+    for (const step of steps) {
+      // The card check re-runs after any change to the bootstrap, not only its own.
+      const triggers = step.name === VERIFY_STEP ? steps.map((s) => s.sha256) : [step.sha256];
+      const cmd = this.step(name, step, triggers, connection, previous);
       previous = cmd;
       if (step.name === REBOOT_STEP) previous = this.waitForReboot(name, host, cmd, args.privateKeyFile);
-      if (step.name === "verify-gpus") verify = cmd;
+      if (step.name === VERIFY_STEP) verify = cmd;
     }
     if (!verify) throw new pulumi.ResourceError("the bootstrap has no verify-gpus step", this);
 
-    this.inventory = verify.stdout.apply((out) => parseInventory(out, host.name));
+    this.inventory = verify.stdout.apply((out) => {
+      try {
+        return parseGpuInventory(out);
+      } catch (e) {
+        throw new pulumi.ResourceError(`host "${host.name}": ${(e as Error).message}; its output was:\n${out.slice(-2000)}`, this);
+      }
+    });
     this.dockerHost = pulumi.all([verify.stdout]).apply(() => `ssh://${host.sshUser}@${host.address}:${host.sshPort}`);
     this.registerOutputs({ inventory: this.inventory, dockerHost: this.dockerHost });
   }
 
-  private step(name: string, step: BootstrapStep, connection: command.types.input.remote.ConnectionArgs, after?: pulumi.Resource): command.remote.Command {
+  private step(name: string, step: BootstrapStep, triggers: string[], connection: command.types.input.remote.ConnectionArgs, after?: pulumi.Resource): command.remote.Command {
     return new command.remote.Command(`${name}-${step.name}`, {
       connection,
       create: renderStepCommand(step),
       stdin: step.script,
       // Re-run when the script or its inputs change; otherwise a re-deploy leaves the host alone.
-      triggers: [step.sha256],
+      triggers,
       logging: "stdoutAndStderr",
     }, { parent: this, dependsOn: after ? [after] : [], deleteBeforeReplace: true });
   }

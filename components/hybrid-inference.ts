@@ -5,7 +5,7 @@ import type { DeploymentPlan } from "../core/plan/types";
 import { weightBytes } from "../core/plan/memory";
 import { type SecretSource, engineContainer, routerContainer } from "../core/render/containers";
 import { renderLitellmConfig } from "../core/render/litellm-config";
-import type { GpuInventory } from "../core/render/inventory";
+import type { GpuInventory } from "../core/render/host-bootstrap";
 import { GpuHost } from "./gpu-host";
 import { LiteLlmRouter } from "./litellm-router";
 import { LoraxServer, VllmServer } from "./engine-server";

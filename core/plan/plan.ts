@@ -128,7 +128,7 @@ export function plan(spec: StackSpec): PlanResult {
     const bootstrap: HostBootstrapParams = {
       hostName: h.name,
       sshUser: h.ssh_user,
-      gpu: { smiName: gpu.smiName, count: h.gpu_count, minDriverBranch: gpu.minDriverBranch, openKernelModules: gpu.requiresOpenKernelModules },
+      gpu: { smiName: gpu.smiName, count: h.gpu_count, memoryMiB: gpu.vramGiB * 1024, minDriverBranch: gpu.minDriverBranch, openKernelModules: gpu.requiresOpenKernelModules },
       cacheDir: spec.access.cache_dir,
       minFreeDiskGB: Math.ceil((weights / 1e9) * 1.5 + IMAGE_DISK_GB),
       adminCidrs: spec.access.admin_cidrs,

@@ -1,0 +1,390 @@
+/**
+ * Renders the GPU host bootstrap: the shell scripts in `templates/host/`, one per step, and
+ * the quoted data they run with.
+ *
+ * The scripts are real files, never assembled from strings: every value reaches them as an
+ * environment variable whose value is single-quoted on the command line
+ * (`sudo -n env HI_X='…' bash -s`, script on stdin), so a value is data even when it contains
+ * `$(…)`, backticks, quotes or newlines. The same steps are also rendered as cloud-init
+ * user-data for hosts provisioned that way.
+ *
+ * Pure: reads the template files, imports nothing from Pulumi.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import * as path from "node:path";
+import { gzipSync } from "node:zlib";
+import { stringify as stringifyYaml } from "yaml";
+
+export interface HostBootstrapParams {
+  /** Name of the host in the stack; used in error messages only. */
+  hostName: string;
+  /** Login the GpuHost component and the Docker provider use over SSH (added to the docker group). */
+  sshUser: string;
+  /** Port sshd listens on; the firewall allows it from `adminCidrs` only. Default 22. */
+  sshPort?: number;
+  gpu: {
+    /** Exact name `nvidia-smi --query-gpu=name` prints, e.g. "NVIDIA GeForce RTX 4090". */
+    smiName: string;
+    /** Number of cards the host must have. */
+    count: number;
+    /** Nominal memory per card in MiB; the verify step rejects cards more than 5% below or 2% above it. */
+    memoryMiB?: number;
+    /** Minimum NVIDIA driver branch, e.g. 570 (CUDA 12.8); the driver step installs this branch. */
+    minDriverBranch: number;
+    /** Use NVIDIA's open kernel modules (required for Blackwell, RTX 50xx). */
+    openKernelModules: boolean;
+  };
+  /** Model cache directory on local disk, mounted into the engines as the Hugging Face cache. */
+  cacheDir: string;
+  /** Free space (GiB) the preflight step requires on the filesystem holding `cacheDir`. */
+  minFreeDiskGB: number;
+  /** CIDRs (or addresses) allowed to SSH in; must not be empty. */
+  adminCidrs: readonly string[];
+  /** Set when this host runs the router: its published port and who may reach it. */
+  router: { port: number; allowedCidrs: readonly string[] } | null;
+  /** Set when this host's engine port is published for another host's router. */
+  engine: { port: number; allowedSources: readonly string[] } | null;
+}
+
+export interface BootstrapStep {
+  /** Step name, also the script's file name without `.sh`. */
+  name: string;
+  /** The script text, fed to `bash -s` on stdin. */
+  script: string;
+  /** The variables the script reads; values are passed quoted, never spliced into code. */
+  env: Readonly<Record<string, string>>;
+  /** sha256 over name, script and env: use it as the step's trigger so either change re-runs it. */
+  sha256: string;
+}
+
+/** Step order. `templates/host/run-all.sh` lists the same order (a test keeps them equal). */
+export const BOOTSTRAP_STEPS = [
+  "preflight",
+  "nvidia-driver",
+  "reboot-if-required",
+  "container-toolkit",
+  "docker",
+  "firewall",
+  "cache-dir",
+  "verify-gpus",
+] as const;
+export type BootstrapStepName = (typeof BOOTSTRAP_STEPS)[number];
+
+/** Where the cloud-init user-data puts the scripts and the environment file on the host. */
+export const CLOUD_INIT_SCRIPT_DIR = "/opt/hybrid-inference/bootstrap";
+export const CLOUD_INIT_ENV_FILE = "/etc/hybrid-inference/bootstrap.env";
+
+/** Lines the scripts print on stdout for the component to parse. */
+export const REBOOT_REQUIRED_LINE = "HI_REBOOT_REQUIRED=1";
+export const REBOOT_SCHEDULED_LINE = "HI_REBOOT_SCHEDULED=1";
+export const GPU_INVENTORY_PREFIX = "HI_GPU_INVENTORY=";
+
+/** What verify-gpus reports (the JSON after `HI_GPU_INVENTORY=`). */
+export interface GpuInventory {
+  gpus: { name: string; memoryMiB: number }[];
+  driverVersion: string;
+  cudaVersion: string | null;
+}
+
+/**
+ * Finds the `HI_GPU_INVENTORY=` line in the verify-gpus step's stdout and parses it.
+ * Throws when the line is missing or malformed.
+ */
+export function parseGpuInventory(stdout: string): GpuInventory {
+  const line = stdout.split("\n").find((l) => l.startsWith(GPU_INVENTORY_PREFIX));
+  if (line === undefined) {
+    throw new Error(`verify-gpus printed no ${GPU_INVENTORY_PREFIX} line`);
+  }
+  const value: unknown = JSON.parse(line.slice(GPU_INVENTORY_PREFIX.length));
+  if (!isGpuInventory(value)) {
+    throw new Error(`malformed ${GPU_INVENTORY_PREFIX} line: ${line}`);
+  }
+  return value;
+}
+
+function isGpuInventory(v: unknown): v is GpuInventory {
+  if (typeof v !== "object" || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return (
+    Array.isArray(o.gpus) &&
+    o.gpus.every(
+      (g: unknown) =>
+        typeof g === "object" &&
+        g !== null &&
+        typeof (g as Record<string, unknown>).name === "string" &&
+        typeof (g as Record<string, unknown>).memoryMiB === "number",
+    ) &&
+    typeof o.driverVersion === "string" &&
+    (o.cudaVersion === null || typeof o.cudaVersion === "string")
+  );
+}
+
+/** Directory holding the step scripts: `templates/host` under the repository (or package) root. */
+export function hostTemplatesDir(): string {
+  // Walk up from this file so the lookup works from the sources (core/render) and from a
+  // compiled copy (bin/core/render) alike.
+  let dir = __dirname;
+  for (;;) {
+    const candidate = path.join(dir, "templates", "host");
+    if (existsSync(path.join(candidate, "run-all.sh"))) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) {
+      throw new Error(`templates/host not found in any parent directory of ${__dirname}`);
+    }
+    dir = parent;
+  }
+}
+
+function readTemplate(name: string): string {
+  return readFileSync(path.join(hostTemplatesDir(), `${name}.sh`), "utf8");
+}
+
+/**
+ * The bootstrap steps for one host, in order, each with its script text, the environment it
+ * reads and a hash of both. Throws one error listing every invalid parameter.
+ */
+export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
+  validateParams(p);
+  const branch = String(p.gpu.minDriverBranch);
+  const envs: Record<BootstrapStepName, Record<string, string>> = {
+    preflight: { HI_CACHE_DIR: p.cacheDir, HI_MIN_FREE_GB: String(p.minFreeDiskGB) },
+    "nvidia-driver": {
+      HI_DRIVER_BRANCH: branch,
+      HI_OPEN_KERNEL_MODULES: p.gpu.openKernelModules ? "true" : "false",
+    },
+    "reboot-if-required": { HI_DRIVER_BRANCH: branch },
+    "container-toolkit": {},
+    docker: { HI_SSH_USER: p.sshUser },
+    firewall: {
+      HI_ADMIN_CIDRS: p.adminCidrs.join(","),
+      HI_SSH_PORT: String(p.sshPort ?? 22),
+      HI_ROUTER_PORT: p.router ? String(p.router.port) : "",
+      HI_ROUTER_ALLOWED_CIDRS: p.router ? p.router.allowedCidrs.join(",") : "",
+      HI_ENGINE_PORT: p.engine ? String(p.engine.port) : "",
+      HI_ENGINE_ALLOWED_SOURCES: p.engine ? p.engine.allowedSources.join(",") : "",
+    },
+    "cache-dir": { HI_CACHE_DIR: p.cacheDir },
+    "verify-gpus": {
+      HI_GPU_COUNT: String(p.gpu.count),
+      HI_GPU_NAME: p.gpu.smiName,
+      HI_DRIVER_BRANCH: branch,
+      ...(p.gpu.memoryMiB !== undefined ? { HI_GPU_MEMORY_MIB: String(p.gpu.memoryMiB) } : {}),
+    },
+  };
+  return BOOTSTRAP_STEPS.map((name) => makeStep(name, readTemplate(name), envs[name]));
+}
+
+/** Builds a step and its hash; exported for tests and for callers that add their own steps. */
+export function makeStep(name: string, script: string, env: Readonly<Record<string, string>>): BootstrapStep {
+  const frozen = Object.freeze({ ...env });
+  return { name, script, env: frozen, sha256: stepHash(name, script, frozen) };
+}
+
+function stepHash(name: string, script: string, env: Readonly<Record<string, string>>): string {
+  const entries = Object.keys(env)
+    .sort()
+    .map((k) => [k, env[k]]);
+  return createHash("sha256").update(JSON.stringify([name, script, entries])).digest("hex");
+}
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/**
+ * The command line that runs a step with its script on stdin:
+ * `sudo -n env HI_A='…' HI_B='…' bash -s`. `-n` makes sudo fail at once instead of waiting
+ * for a password no one can type. The variables are set inside sudo (by `env`), so sshd's
+ * `AcceptEnv` and sudo's `env_reset` do not matter.
+ */
+export function renderStepCommand(step: BootstrapStep): string {
+  const assignments = Object.entries(step.env).map(([k, v]) => {
+    if (!ENV_NAME.test(k)) throw new Error(`step ${step.name}: invalid environment variable name ${JSON.stringify(k)}`);
+    return `${k}=${shellQuote(v)}`;
+  });
+  return assignments.length > 0 ? `sudo -n env ${assignments.join(" ")} bash -s` : "sudo -n bash -s";
+}
+
+/**
+ * POSIX single-quote quoting: the result is one shell word whose value is exactly `value`.
+ * Inside single quotes nothing is special except `'` itself, written as `'\''`.
+ */
+export function shellQuote(value: string): string {
+  if (value.includes("\0")) throw new Error("shellQuote: a NUL byte cannot be passed to a command");
+  return `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+export interface CloudInitOptions {
+  /**
+   * `text` (default) keeps the scripts readable in the user-data (about 90 KB); `gzip` stores
+   * each file as gzip+base64 (cloud-init's `gz+b64` encoding), about half the size. For the
+   * tightest limits (16 KB on some clouds), gzip the whole `text` output instead: cloud-init
+   * accepts gzip-compressed user-data, and the scripts' shared helper block then compresses
+   * once (about 20 KB).
+   */
+  encoding?: "text" | "gzip";
+}
+
+/**
+ * `#cloud-config` user-data: every step script plus run-all.sh under
+ * {@link CLOUD_INIT_SCRIPT_DIR}, the steps' variables in {@link CLOUD_INIT_ENV_FILE} (shell
+ * assignments with single-quoted values, read by run-all.sh), and a runcmd that installs the
+ * systemd unit running the steps in order across the driver reboot.
+ */
+export function renderCloudInit(p: HostBootstrapParams, options: CloudInitOptions = {}): string {
+  const steps = renderHostBootstrap(p);
+  const env = new Map<string, string>();
+  for (const step of steps) {
+    for (const [k, v] of Object.entries(step.env)) {
+      const seen = env.get(k);
+      if (seen !== undefined && seen !== v) {
+        throw new Error(`host ${p.hostName}: steps disagree on ${k}; this is a bug in renderHostBootstrap`);
+      }
+      env.set(k, v);
+    }
+  }
+  const envFile =
+    "# hybrid-inference bootstrap environment, read by run-all.sh as shell: values are single-quoted data.\n" +
+    [...env.keys()]
+      .sort()
+      .map((k) => {
+        if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
+        return `${k}=${shellQuote(env.get(k) ?? "")}\n`;
+      })
+      .join("");
+
+  const file = (filePath: string, content: string, permissions: string): Record<string, string> =>
+    options.encoding === "gzip"
+      ? {
+          path: filePath,
+          owner: "root:root",
+          permissions,
+          encoding: "gz+b64",
+          content: gzipSync(Buffer.from(content, "utf8")).toString("base64"),
+        }
+      : { path: filePath, owner: "root:root", permissions, content };
+
+  const doc = {
+    write_files: [
+      ...steps.map((s) => file(`${CLOUD_INIT_SCRIPT_DIR}/${s.name}.sh`, s.script, "0755")),
+      file(`${CLOUD_INIT_SCRIPT_DIR}/run-all.sh`, readTemplate("run-all"), "0755"),
+      file(CLOUD_INIT_ENV_FILE, envFile, "0600"),
+    ],
+    runcmd: [["bash", `${CLOUD_INIT_SCRIPT_DIR}/run-all.sh`, "install"]],
+  };
+  return `#cloud-config\n${stringifyYaml(doc, { lineWidth: 0 })}`;
+}
+
+// ---- validation -------------------------------------------------------------------------
+
+const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const CACHE_DIR = /^(\/[A-Za-z0-9._+@=-]+)+\/?$/;
+
+function validateParams(p: HostBootstrapParams): void {
+  const errors: string[] = [];
+  const int = (label: string, v: number, min: number, max: number): void => {
+    if (!Number.isInteger(v) || v < min || v > max) errors.push(`${label} must be a whole number from ${min} to ${max}, got ${v}`);
+  };
+  if (!SSH_USER.test(p.sshUser)) errors.push(`sshUser must be a Linux user name (lower case letters, digits, _ or -), got ${JSON.stringify(p.sshUser)}`);
+  if (p.sshPort !== undefined) int("sshPort", p.sshPort, 1, 65535);
+  if (p.gpu.smiName.trim() === "") errors.push("gpu.smiName must not be empty");
+  int("gpu.count", p.gpu.count, 1, 64);
+  int("gpu.minDriverBranch", p.gpu.minDriverBranch, 100, 999);
+  const dirParts = p.cacheDir.split("/");
+  if (!CACHE_DIR.test(p.cacheDir) || dirParts.includes("..") || dirParts.includes(".")) {
+    errors.push(`cacheDir must be an absolute path of letters, digits and ._+@=- without . or .. parts, got ${JSON.stringify(p.cacheDir)}`);
+  }
+  int("minFreeDiskGB", p.minFreeDiskGB, 0, 1_000_000);
+  cidrList("adminCidrs", p.adminCidrs, errors);
+  if (p.router) {
+    int("router.port", p.router.port, 1, 65535);
+    cidrList("router.allowedCidrs", p.router.allowedCidrs, errors);
+  }
+  if (p.engine) {
+    int("engine.port", p.engine.port, 1, 65535);
+    cidrList("engine.allowedSources", p.engine.allowedSources, errors);
+  }
+  const sshPort = p.sshPort ?? 22;
+  if (p.router && p.router.port === sshPort) errors.push(`router.port ${p.router.port} is the SSH port`);
+  if (p.engine && p.engine.port === sshPort) errors.push(`engine.port ${p.engine.port} is the SSH port`);
+  if (p.router && p.engine && p.router.port === p.engine.port) errors.push(`router.port and engine.port are both ${p.router.port}`);
+  for (const [label, value] of allStrings(p)) {
+    if (value.includes("\0")) errors.push(`${label} contains a NUL byte`);
+  }
+  if (errors.length > 0) {
+    throw new Error(`host ${JSON.stringify(p.hostName)}: invalid bootstrap parameters:\n  - ${errors.join("\n  - ")}`);
+  }
+}
+
+function allStrings(p: HostBootstrapParams): [string, string][] {
+  return [
+    ["hostName", p.hostName],
+    ["sshUser", p.sshUser],
+    ["gpu.smiName", p.gpu.smiName],
+    ["cacheDir", p.cacheDir],
+    ...p.adminCidrs.map((c, i): [string, string] => [`adminCidrs[${i}]`, c]),
+    ...(p.router?.allowedCidrs ?? []).map((c, i): [string, string] => [`router.allowedCidrs[${i}]`, c]),
+    ...(p.engine?.allowedSources ?? []).map((c, i): [string, string] => [`engine.allowedSources[${i}]`, c]),
+  ];
+}
+
+function cidrList(label: string, list: readonly string[], errors: string[]): void {
+  if (list.length === 0) {
+    errors.push(`${label} must list at least one CIDR${label === "adminCidrs" ? " (the firewall would otherwise lock out SSH)" : ""}`);
+    return;
+  }
+  list.forEach((c, i) => {
+    const problem = cidrProblem(c);
+    if (problem !== null) errors.push(`${label}[${i}] ${JSON.stringify(c)}: ${problem}`);
+  });
+}
+
+/**
+ * Why `value` is not an IPv4/IPv6 address or CIDR with no host bits set (what the firewall
+ * script accepts, via Python's `ipaddress.ip_network(strict=True)`), or null when it is.
+ */
+export function cidrProblem(value: string): string | null {
+  const slash = value.indexOf("/");
+  const addr = slash === -1 ? value : value.slice(0, slash);
+  const version = isIP(addr);
+  if (version === 0) return "not an IPv4 or IPv6 address";
+  const max = version === 4 ? 32 : 128;
+  let prefix = max;
+  if (slash !== -1) {
+    const text = value.slice(slash + 1);
+    if (!/^[0-9]{1,3}$/.test(text) || Number(text) > max) return `prefix length must be 0-${max}`;
+    prefix = Number(text);
+  }
+  const bytes = version === 4 ? ipv4Bytes(addr) : ipv6Bytes(addr);
+  for (let bit = prefix; bit < max; bit++) {
+    if (((bytes[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1) return `host bits set after /${prefix}; use the network address`;
+  }
+  return null;
+}
+
+function ipv4Bytes(addr: string): number[] {
+  return addr.split(".").map(Number);
+}
+
+function ipv6Bytes(addr: string): number[] {
+  // isIP has already accepted the text; expand "::" and a trailing dotted IPv4 part.
+  let text = addr;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  let tail: number[] = [];
+  if (dotted?.[1] !== undefined) {
+    tail = ipv4Bytes(dotted[1]);
+    text = text.slice(0, -dotted[1].length) + "0:0";
+  }
+  const [head = "", rest] = text.split("::");
+  const groups = (s: string): string[] => (s === "" ? [] : s.split(":"));
+  const left = groups(head);
+  const right = rest === undefined ? [] : groups(rest);
+  const fill = rest === undefined ? [] : new Array<string>(8 - left.length - right.length).fill("0");
+  const all = [...left, ...fill, ...right];
+  const bytes = all.flatMap((g) => {
+    const n = parseInt(g, 16);
+    return [n >> 8, n & 0xff];
+  });
+  if (tail.length === 4) bytes.splice(12, 4, ...tail);
+  return bytes;
+}

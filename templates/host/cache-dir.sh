@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# hybrid-inference host bootstrap, step "cache-dir".
+#
+# Creates the model cache directory the engine containers mount as their Hugging Face cache:
+# owned by root, mode 0755 (the vLLM and LoRAX images run as root inside the container, and
+# nothing else on the host needs to write there). It must be on a local disk: engines
+# memory-map multi-GB weight files at start, which is slow over NFS/SMB and the reason the
+# stack asks for local NVMe.
+#
+# Environment (values arrive as quoted data; nothing here is spliced into code):
+#   HI_CACHE_DIR  required. Absolute path, e.g. /var/lib/hybrid-inference/models.
+#   HI_ROOT       tests only: prefix for every absolute path read or written.
+#
+# Usage: sudo env HI_CACHE_DIR=/var/lib/hybrid-inference/models bash -s < cache-dir.sh
+# Idempotent: creates what is missing and fixes owner/mode only when they differ.
+STEP=cache-dir
+# ---- common helpers: begin (identical in every step script; test/host-bootstrap enforces it) ----
+set -euo pipefail
+set -o errtrace
+umask 022
+export LC_ALL=C
+# Tests point HI_ROOT at a scratch directory that stands in for "/"; on a host it is unset.
+ROOT="${HI_ROOT:-}"
+if [[ -n "$ROOT" && "$ROOT" != /* ]]; then
+  printf '[hybrid-inference:%s] HI_ROOT must be unset or an absolute path\n' "$STEP" >&2
+  exit 2
+fi
+
+# Every line carries "[hybrid-inference:<step>]" so the Pulumi log and the cloud-init journal
+# say which step spoke; failures go to stderr.
+say() { printf '[hybrid-inference:%s] %s\n' "$STEP" "$*"; }
+fail() { printf '[hybrid-inference:%s] %s\n' "$STEP" "$*" >&2; }
+die() {
+  fail "$@"
+  exit 1
+}
+# A command failing outside an explicit check still gets a prefixed message naming it, so a
+# bare "exit 100" from apt never reaches the user without context.
+on_err() {
+  # Subshells inherit the trap (errtrace): only the top-level shell reports.
+  if [[ "$BASHPID" == "$$" ]]; then
+    fail "unexpected failure (exit $1) at line $2 running: $3. Fix the cause reported above and re-run this step; it is safe to re-run."
+  fi
+  exit "$1"
+}
+trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
+
+is_uint() { [[ "$1" =~ ^[0-9]{1,9}$ ]]; }
+require() {
+  [[ -n "${!1:-}" ]] || die "$1 is not set: $2"
+}
+pkg_installed() {
+  local status
+  # shellcheck disable=SC2016 # ${db:Status-Abbrev} is a dpkg-query field, not a shell expansion
+  status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" || return 1
+  [[ "$status" == ii* ]]
+}
+APT_FRESH=0
+apt_get() {
+  # The lock timeout matters on first boot, when unattended-upgrades holds the dpkg lock for
+  # minutes; confold keeps any config file an operator already edited.
+  DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=600 \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+}
+apt_install() {
+  if [[ "$APT_FRESH" == 0 ]]; then
+    apt_get update || return 1
+    APT_FRESH=1
+  fi
+  apt_get install --no-install-recommends "$@"
+}
+os_release() {
+  local file="$ROOT/etc/os-release"
+  [[ -r "$file" ]] || return 1
+  sed -n "s/^$1=//p" "$file" | head -n 1 | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
+}
+# ---- common helpers: end ----
+
+validate() {
+  require HI_CACHE_DIR "pass the model cache directory, e.g. HI_CACHE_DIR=/var/lib/hybrid-inference/models"
+  [[ "$HI_CACHE_DIR" =~ ^(/[A-Za-z0-9._+@=-]+)+/?$ ]] ||
+    die "HI_CACHE_DIR must be an absolute path of letters, digits and ._+@=- (no spaces), got '$HI_CACHE_DIR'"
+  [[ "/$HI_CACHE_DIR/" != *"/../"* && "/$HI_CACHE_DIR/" != *"/./"* ]] ||
+    die "HI_CACHE_DIR must not contain '.' or '..' components, got '$HI_CACHE_DIR'"
+  case "${HI_CACHE_DIR%/}" in
+  "" | /bin | /boot | /dev | /etc | /home | /lib | /lib64 | /opt | /proc | /root | /run | /sbin | /srv | /sys | /tmp | /usr | /var | /var/lib | /var/lib/docker | /mnt | /media)
+    die "HI_CACHE_DIR=$HI_CACHE_DIR is a system directory: use a dedicated one such as /var/lib/hybrid-inference/models"
+    ;;
+  esac
+}
+
+check_local_disk() {
+  local dir="$ROOT$HI_CACHE_DIR" fstype
+  while [[ ! -e "$dir" ]]; do dir="$(dirname "$dir")"; done
+  fstype="$(stat -f -c %T -- "$dir")"
+  case "$fstype" in
+  nfs | nfs4 | cifs | smb2 | smbfs | 9p | ceph | glusterfs | afs | fuse.sshfs | fuse.s3fs | fuse.rclone)
+    die "HI_CACHE_DIR=$HI_CACHE_DIR would be on a network filesystem ($fstype): engines memory-map the weights at start, so put the cache on a local disk (mount the NVMe there) and re-run"
+    ;;
+  esac
+}
+
+main() {
+  local dir owner mode
+  validate
+  dir="$ROOT${HI_CACHE_DIR%/}"
+  check_local_disk
+  if [[ -L "$dir" ]]; then
+    die "$HI_CACHE_DIR is a symbolic link: point HI_CACHE_DIR at the real directory on the local disk"
+  fi
+  if [[ -e "$dir" && ! -d "$dir" ]]; then
+    die "$HI_CACHE_DIR exists and is not a directory: move it away or choose another cacheDir"
+  fi
+  if [[ ! -d "$dir" ]]; then
+    mkdir -p -- "$dir"
+    say "created $HI_CACHE_DIR"
+  fi
+  read -r owner mode < <(stat -c '%u:%g %a' -- "$dir")
+  if [[ "$owner" != 0:0 ]]; then
+    chown root:root -- "$dir"
+    say "set owner of $HI_CACHE_DIR to root:root (was $owner)"
+  fi
+  if [[ "$mode" != 755 ]]; then
+    chmod 0755 -- "$dir"
+    say "set mode of $HI_CACHE_DIR to 0755 (was $mode)"
+  fi
+  say "model cache directory ready: $HI_CACHE_DIR"
+}
+
+# Under "bash -s" stdin is this script, then the SSH channel: main reads /dev/null so no child
+# (an apt, dpkg or ufw prompt) can consume script text or wait for input that never comes.
+main "$@" </dev/null
