@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the test suite needs beyond npm packages, installed idempotently:
-# shellcheck (Debian package) for the host scripts, and the pinned LiteLLM proxy
+# the shellcheck linter (Debian package) for the host scripts, and the pinned LiteLLM proxy
 # (PyPI, project-local venv) for the router tests. Called by `npm test`.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
