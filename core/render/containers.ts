@@ -61,7 +61,8 @@ export function engineContainer(plan: DeploymentPlan, host: HostPlan, weightsGB:
   const adapterMounts = (engine.lora?.adapters ?? [])
     .filter((a) => a.hostPath !== undefined)
     .map((a) => ({ hostPath: a.hostPath!, containerPath: a.hostPath!, readOnly: true }));
-  const health = engine.kind === "vllm" ? `http://127.0.0.1:${engine.port}/health` : `http://127.0.0.1:${engine.port}/health`;
+  // vLLM and LoRAX both answer GET /health once the model is loaded.
+  const health = `http://127.0.0.1:${engine.port}/health`;
   return {
     name: host.engineContainerName,
     image: engine.image,
@@ -74,7 +75,8 @@ export function engineContainer(plan: DeploymentPlan, host: HostPlan, weightsGB:
       ...(host.tensorParallel > 1 ? { NCCL_P2P_DISABLE: "1" } : {}),
     },
     secretEnv: {
-      [engine.kind === "vllm" ? ENGINE_API_KEY_ENV : "LORAX_API_KEY"]: { kind: "engine-api-key" },
+      // LoRAX 0.12.1's launcher has no API key option: it relies on the private network alone.
+      ...(engine.kind === "vllm" ? { [ENGINE_API_KEY_ENV]: { kind: "engine-api-key" } as const } : {}),
       ...(plan.spec.access.hf_token_secret ? { [HF_TOKEN_ENV]: { kind: "config", configKey: plan.spec.access.hf_token_secret } as const } : {}),
     },
     gpus: usedCards === host.gpuCount ? "all" : usedCards,
