@@ -9,7 +9,7 @@ import type { z } from "zod";
 import { findGpu, findModel, GPU_IDS, MODEL_IDS, nearestIds } from "../catalog";
 import { FRONTIER_PROVIDERS, MANAGED_PROVIDERS } from "../catalog/providers";
 import { type ConfigIssue, error, hasErrors, keyPath, warning } from "./issues";
-import { type AdapterConfig, type HostConfig, STACK_KEYS, type StackKey, type StackSpec, adapterSchema, hostSchema } from "./schema";
+import { STACK_KEYS, type StackKey, type StackSpec } from "./schema";
 import type { RawStackConfig } from "./source";
 
 export interface ValidationResult {
@@ -96,21 +96,27 @@ function describe(v: unknown): string {
 }
 
 /**
- * The elements of a list key that parse on their own, with their index, so that one bad
- * host or adapter does not hide the cross-checks of the others.
+ * The string and number fields of each element of a list key, read loosely from the raw
+ * value, so that one malformed field (say a bad host name) does not hide the cross-checks
+ * on the element's other fields (its GPU id, its datacenter).
  */
-function validElements<T>(value: unknown, element: z.ZodType<T>): [number, T][] {
+type Loose = Readonly<Record<string, string | number | undefined>>;
+function looseElements(value: unknown): [number, Loose][] {
   if (!Array.isArray(value)) return [];
-  return value.flatMap((v, i): [number, T][] => {
-    const r = element.safeParse(v);
-    return r.success ? [[i, r.data]] : [];
+  return value.flatMap((v, i): [number, Loose][] => {
+    if (typeof v !== "object" || v === null) return [];
+    const fields = Object.entries(v as Record<string, unknown>).filter(
+      (e): e is [string, string | number] => typeof e[1] === "string" || typeof e[1] === "number");
+    return [[i, Object.fromEntries(fields)]];
   });
 }
 
+const str = (v: string | number | undefined): string | undefined => (typeof v === "string" ? v : undefined);
+
 function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
   const out: ConfigIssue[] = [];
-  const hosts = p.hosts ? p.hosts.map((h, i): [number, HostConfig] => [i, h]) : validElements(raw.values["hosts"], hostSchema);
-  const adapters = p.adapters ? p.adapters.map((a, i): [number, AdapterConfig] => [i, a]) : validElements(raw.values["adapters"], adapterSchema);
+  const hosts = looseElements(raw.values["hosts"]);
+  const adapters = looseElements(raw.values["adapters"]);
   const model = p.model ? findModel(p.model.id) : undefined;
 
   if (p.model && !model) {
@@ -121,22 +127,23 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
   const seenNames = new Map<string, number>();
   const seenAddresses = new Map<string, number>();
   hosts.forEach(([i, h]) => {
-    if (!findGpu(h.gpu)) {
-      out.push(error(keyPath("hosts", [i, "gpu"]), `unknown GPU "${h.gpu}"`,
-        `use a catalog id; nearest: ${nearestIds(h.gpu, GPU_IDS).join(", ")}`));
+    const [name, address, gpu, datacenter] = [str(h["name"]), str(h["address"]), str(h["gpu"]), str(h["datacenter"])];
+    if (gpu !== undefined && !findGpu(gpu)) {
+      out.push(error(keyPath("hosts", [i, "gpu"]), `unknown GPU "${gpu}"`,
+        `use a catalog id; nearest: ${nearestIds(gpu, GPU_IDS).join(", ")}`));
     }
-    const firstName = seenNames.get(h.name);
-    if (firstName !== undefined) {
-      out.push(error(keyPath("hosts", [i, "name"]), `duplicate host name "${h.name}" (also hosts[${firstName}])`,
+    const firstName = name === undefined ? undefined : seenNames.get(name);
+    if (name !== undefined && firstName !== undefined) {
+      out.push(error(keyPath("hosts", [i, "name"]), `duplicate host name "${name}" (also hosts[${firstName}])`,
         "give every host a unique name: it names the host's Pulumi resources"));
-    } else seenNames.set(h.name, i);
-    const firstAddr = seenAddresses.get(h.address);
-    if (firstAddr !== undefined) {
-      out.push(error(keyPath("hosts", [i, "address"]), `address ${h.address} is also hosts[${firstAddr}]`,
+    } else if (name !== undefined) seenNames.set(name, i);
+    const firstAddr = address === undefined ? undefined : seenAddresses.get(address);
+    if (address !== undefined && firstAddr !== undefined) {
+      out.push(error(keyPath("hosts", [i, "address"]), `address ${address} is also hosts[${firstAddr}]`,
         "list each server once; raise gpu_count for more cards in one server"));
-    } else seenAddresses.set(h.address, i);
-    if (p.residency === "uk" && !/^(uk|gb)-/.test(h.datacenter)) {
-      out.push(error(keyPath("hosts", [i, "datacenter"]), `datacenter "${h.datacenter}" is outside the UK, but residency is uk`,
+    } else if (address !== undefined) seenAddresses.set(address, i);
+    if (p.residency === "uk" && datacenter !== undefined && !/^(uk|gb)-/.test(datacenter)) {
+      out.push(error(keyPath("hosts", [i, "datacenter"]), `datacenter "${datacenter}" is outside the UK, but residency is uk`,
         "move the host to a UK datacenter (uk-<site>), or set residency: none if data may leave the UK"));
     }
   });
@@ -144,23 +151,25 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
   const engineKind = p.engine?.kind ?? "vllm";
   const seenAdapters = new Set<string>();
   adapters.forEach(([i, a]) => {
-    if (model && a.base_model !== model.id) {
+    const [name, baseModel, rank] = [str(a["name"]), str(a["base_model"]), a["rank"]];
+    if (model && baseModel !== undefined && baseModel !== model.id) {
       out.push(error(keyPath("adapters", [i, "base_model"]),
-        `adapter "${a.name}" was trained on "${a.base_model}", but the stack serves "${model.id}"`,
-        `serve ${a.base_model}, or remove the adapter: a LoRA adapter only works on the model it was trained on`));
+        `adapter "${name ?? i}" was trained on "${baseModel}", but the stack serves "${model.id}"`,
+        `serve ${baseModel}, or remove the adapter: a LoRA adapter only works on the model it was trained on`));
     }
     const maxRank = MAX_ADAPTER_RANK[engineKind];
-    if (a.rank > maxRank) {
-      out.push(error(keyPath("adapters", [i, "rank"]), `rank ${a.rank} is above ${engineKind}'s limit of ${maxRank}`,
+    if (typeof rank === "number" && rank > maxRank) {
+      out.push(error(keyPath("adapters", [i, "rank"]), `rank ${rank} is above ${engineKind}'s limit of ${maxRank}`,
         `use an adapter of rank ${maxRank} or less`));
     }
-    if (seenAdapters.has(a.name)) {
-      out.push(error(keyPath("adapters", [i, "name"]), `duplicate adapter name "${a.name}"`, "give every adapter a unique name"));
+    if (name === undefined) return;
+    if (seenAdapters.has(name)) {
+      out.push(error(keyPath("adapters", [i, "name"]), `duplicate adapter name "${name}"`, "give every adapter a unique name"));
     }
-    seenAdapters.add(a.name);
+    seenAdapters.add(name);
     const served = p.model?.served_model_name ?? p.model?.id;
-    if (a.name === served) {
-      out.push(error(keyPath("adapters", [i, "name"]), `adapter name "${a.name}" is also the served model's name`,
+    if (name === served) {
+      out.push(error(keyPath("adapters", [i, "name"]), `adapter name "${name}" is also the served model's name`,
         "rename the adapter: each name at the router must be unique"));
     }
   });
