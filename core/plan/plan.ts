@@ -132,7 +132,7 @@ export function plan(spec: StackSpec): PlanResult {
       cacheDir: spec.access.cache_dir,
       minFreeDiskGB: Math.ceil((weights / 1e9) * 1.5 + IMAGE_DISK_GB),
       adminCidrs: spec.access.admin_cidrs,
-      router: runsRouter ? { port: spec.router.port, allowedCidrs: spec.router.allowed_cidrs } : null,
+      router: runsRouter ? { ports: [spec.router.port], allowedCidrs: spec.router.allowed_cidrs } : null,
       engine: runsRouter ? null : { port: spec.engine.port, allowedSources: routerSources(spec) },
     };
     return {

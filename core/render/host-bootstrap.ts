@@ -43,7 +43,7 @@ export interface HostBootstrapParams {
   /** CIDRs (or addresses) allowed to SSH in; must not be empty. */
   adminCidrs: readonly string[];
   /** Set when this host runs the router: its published port and who may reach it. */
-  router: { port: number; allowedCidrs: readonly string[] } | null;
+  router: { ports: readonly number[]; allowedCidrs: readonly string[] } | null;
   /** Set when this host's engine port is published for another host's router. */
   engine: { port: number; allowedSources: readonly string[] } | null;
 }
@@ -160,7 +160,7 @@ export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
     firewall: {
       HI_ADMIN_CIDRS: p.adminCidrs.join(","),
       HI_SSH_PORT: String(p.sshPort ?? 22),
-      HI_ROUTER_PORT: p.router ? String(p.router.port) : "",
+      HI_ROUTER_PORT: p.router ? p.router.ports.join(",") : "",
       HI_ROUTER_ALLOWED_CIDRS: p.router ? p.router.allowedCidrs.join(",") : "",
       HI_ENGINE_PORT: p.engine ? String(p.engine.port) : "",
       HI_ENGINE_ALLOWED_SOURCES: p.engine ? p.engine.allowedSources.join(",") : "",
@@ -297,7 +297,8 @@ function validateParams(p: HostBootstrapParams): void {
   int("minFreeDiskGB", p.minFreeDiskGB, 0, 1_000_000);
   cidrList("adminCidrs", p.adminCidrs, errors);
   if (p.router) {
-    int("router.port", p.router.port, 1, 65535);
+    if (p.router.ports.length === 0) errors.push("router.ports is empty");
+    p.router.ports.forEach((port, i) => int(`router.ports[${i}]`, port, 1, 65535));
     cidrList("router.allowedCidrs", p.router.allowedCidrs, errors);
   }
   if (p.engine) {
@@ -305,9 +306,9 @@ function validateParams(p: HostBootstrapParams): void {
     cidrList("engine.allowedSources", p.engine.allowedSources, errors);
   }
   const sshPort = p.sshPort ?? 22;
-  if (p.router && p.router.port === sshPort) errors.push(`router.port ${p.router.port} is the SSH port`);
+  for (const port of p.router?.ports ?? []) if (port === sshPort) errors.push(`router port ${port} is the SSH port`);
   if (p.engine && p.engine.port === sshPort) errors.push(`engine.port ${p.engine.port} is the SSH port`);
-  if (p.router && p.engine && p.router.port === p.engine.port) errors.push(`router.port and engine.port are both ${p.router.port}`);
+  if (p.engine && p.router?.ports.includes(p.engine.port)) errors.push(`a router port and engine.port are both ${p.engine.port}`);
   for (const [label, value] of allStrings(p)) {
     if (value.includes("\0")) errors.push(`${label} contains a NUL byte`);
   }

@@ -21,7 +21,8 @@
 # Environment (values arrive as quoted data; nothing here is spliced into code):
 #   HI_ADMIN_CIDRS             required. Comma-separated CIDRs (or addresses) allowed to SSH.
 #   HI_SSH_PORT                optional, default 22. Port sshd listens on.
-#   HI_ROUTER_PORT             optional. Published router port; empty = no router on this host.
+#   HI_ROUTER_PORT             optional. Published router port(s), comma-separated (the router's
+#                              port, or 80,443 for its TLS edge); empty = no router on this host.
 #   HI_ROUTER_ALLOWED_CIDRS    required when HI_ROUTER_PORT is set (0.0.0.0/0,::/0 = public).
 #   HI_ENGINE_PORT             optional. Engine port published for another host's router;
 #                              empty = the engine is not published.
@@ -167,8 +168,15 @@ validate() {
   mapfile -t ADMIN <<<"$out"
   ROUTER_PORT="${HI_ROUTER_PORT:-}"
   ROUTER=()
+  ROUTER_PORTS=()
   if [[ -n "$ROUTER_PORT" ]]; then
-    is_port "$ROUTER_PORT" || die "HI_ROUTER_PORT must be a TCP port (1-65535) or empty, got '$ROUTER_PORT'"
+    IFS=, read -ra ROUTER_PORTS <<<"$ROUTER_PORT"
+    local p
+    for p in "${ROUTER_PORTS[@]}"; do
+      is_port "$p" || die "HI_ROUTER_PORT must be TCP ports (1-65535), comma-separated, or empty, got '$ROUTER_PORT'"
+      [[ "$p" != "${HI_ENGINE_PORT:-}" ]] || die "HI_ROUTER_PORT and HI_ENGINE_PORT both include $p: give them different ports"
+      [[ "$p" != "$SSH_PORT" ]] || die "the router/engine port equals the SSH port $SSH_PORT: give them different ports"
+    done
     require HI_ROUTER_ALLOWED_CIDRS "HI_ROUTER_PORT=$ROUTER_PORT is set, so pass who may reach it, e.g. HI_ROUTER_ALLOWED_CIDRS=0.0.0.0/0,::/0 for a public router"
     out="$(parse_list HI_ROUTER_ALLOWED_CIDRS "$HI_ROUTER_ALLOWED_CIDRS")" || exit 1
     mapfile -t ROUTER <<<"$out"
@@ -181,10 +189,7 @@ validate() {
     out="$(parse_list HI_ENGINE_ALLOWED_SOURCES "$HI_ENGINE_ALLOWED_SOURCES")" || exit 1
     mapfile -t ENGINE <<<"$out"
   fi
-  if [[ -n "$ROUTER_PORT" && "$ROUTER_PORT" == "$ENGINE_PORT" ]]; then
-    die "HI_ROUTER_PORT and HI_ENGINE_PORT are both $ROUTER_PORT: give them different ports"
-  fi
-  if [[ "$ROUTER_PORT" == "$SSH_PORT" || "$ENGINE_PORT" == "$SSH_PORT" ]]; then
+  if [[ "$ENGINE_PORT" == "$SSH_PORT" ]]; then
     die "the router/engine port equals the SSH port $SSH_PORT: give them different ports"
   fi
 }
@@ -206,9 +211,10 @@ refuse_lockout() {
 desired_rules() {
   local net
   while read -r net; do printf 'allow from %s to any port %s proto tcp\tssh\n' "$net" "$SSH_PORT"; done < <(nets_of "${ADMIN[@]}")
-  if [[ -n "$ROUTER_PORT" ]]; then
-    while read -r net; do printf 'allow from %s to any port %s proto tcp\trouter\n' "$net" "$ROUTER_PORT"; done < <(nets_of "${ROUTER[@]}")
-  fi
+  local port
+  for port in "${ROUTER_PORTS[@]}"; do
+    while read -r net; do printf 'allow from %s to any port %s proto tcp\trouter\n' "$net" "$port"; done < <(nets_of "${ROUTER[@]}")
+  done
   if [[ -n "$ENGINE_PORT" ]]; then
     while read -r net; do printf 'allow from %s to any port %s proto tcp\tengine\n' "$net" "$ENGINE_PORT"; done < <(nets_of "${ENGINE[@]}")
   fi
@@ -267,9 +273,9 @@ docker_user_block() {
   # outside world reaching a published port. docker0 and br-<id> are the bridges Docker
   # creates; a host whose own uplink is a bridge named br-* would need these narrowed.
   printf -- '-A %s -i docker0 -j RETURN\n-A %s -i br-+ -j RETURN\n' "$CHAIN" "$CHAIN"
-  for port in "$ROUTER_PORT" "$ENGINE_PORT"; do
+  for port in "${ROUTER_PORTS[@]}" "$ENGINE_PORT"; do
     [[ -n "$port" ]] || continue
-    if [[ "$port" == "$ROUTER_PORT" ]]; then list=("${ROUTER[@]}"); else list=("${ENGINE[@]}"); fi
+    if [[ "$port" != "$ENGINE_PORT" ]]; then list=("${ROUTER[@]}"); else list=("${ENGINE[@]}"); fi
     while read -r net; do
       printf -- '-A %s -p tcp -m conntrack --ctorigdstport %s --ctdir ORIGINAL -s %s -j RETURN\n' "$CHAIN" "$port" "$net"
     done < <(printf '%s\n' "${list[@]}" | awk -v f="$family" '$1 == f { print $2 }')

@@ -97,6 +97,17 @@ describe("firewall: never locks out SSH", () => {
 });
 
 describe("firewall: published ports", () => {
+  it("opens both ports of a TLS edge (80,443) to the router's CIDRs, in ufw and in DOCKER-USER", () => {
+    const r = sb.runStep("firewall", { ...routerHost, HI_ROUTER_PORT: "80,443", HI_ROUTER_ALLOWED_CIDRS: "192.0.2.0/24" });
+    expect(r.status).toBe(0);
+    const block = sb.read("etc/ufw/after.rules");
+    for (const port of ["80", "443"]) {
+      expect(block).toContain(`-A HI-DOCKER-USER -p tcp -m conntrack --ctorigdstport ${port} --ctdir ORIGINAL -s 192.0.2.0/24 -j RETURN`);
+      expect(block).toContain(`-A HI-DOCKER-USER -p tcp -m conntrack --ctorigdstport ${port} --ctdir ORIGINAL -j DROP`);
+    }
+    expect(block).not.toContain("--ctorigdstport 4000");
+  });
+
   it("restricts the published router port in DOCKER-USER, matched on the original destination port", () => {
     const r = sb.runStep("firewall", { ...routerHost, HI_ROUTER_ALLOWED_CIDRS: "192.0.2.0/24,2001:db8:99::/48" });
     expect(r.status).toBe(0);
@@ -180,7 +191,7 @@ describe("firewall: validation and idempotence", () => {
     expect(ufwChanges()).toEqual([]);
     for (const bad of ["4000; touch /tmp/x", "08000", "70000", "0"]) {
       const port = sb.runStep("firewall", { ...routerHost, HI_ROUTER_PORT: bad });
-      expect(port.stderr, bad).toContain("HI_ROUTER_PORT must be a TCP port");
+      expect(port.stderr, bad).toContain("HI_ROUTER_PORT must be TCP ports (1-65535), comma-separated");
     }
   });
 

@@ -24,7 +24,7 @@ const base: HostBootstrapParams = {
   cacheDir: "/var/lib/hybrid-inference/models",
   minFreeDiskGB: 200,
   adminCidrs: ["203.0.113.0/24", "2001:db8:10::/48"],
-  router: { port: 4000, allowedCidrs: ["0.0.0.0/0", "::/0"] },
+  router: { ports: [4000], allowedCidrs: ["0.0.0.0/0", "::/0"] },
   engine: null,
 };
 
@@ -92,7 +92,7 @@ describe("renderHostBootstrap", () => {
       gpu: { ...base.gpu, count: 0, minDriverBranch: 57.5 },
       cacheDir: "relative/dir",
       adminCidrs: [],
-      router: { port: 22, allowedCidrs: ["10.0.0.1/8"] },
+      router: { ports: [22], allowedCidrs: ["10.0.0.1/8"] },
     };
     expect(() => renderHostBootstrap(bad)).toThrowError(
       new RegExp(
@@ -104,7 +104,7 @@ describe("renderHostBootstrap", () => {
           "cacheDir must be an absolute path",
           "adminCidrs must list at least one CIDR \\(the firewall would otherwise lock out SSH\\)",
           'router.allowedCidrs\\[0\\] "10.0.0.1/8": host bits set after /8',
-          "router.port 22 is the SSH port",
+          "router port 22 is the SSH port",
         ].join("[\\s\\S]*"),
       ),
     );

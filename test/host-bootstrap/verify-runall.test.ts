@@ -125,7 +125,7 @@ const params: HostBootstrapParams = {
   cacheDir: "/var/lib/hybrid-inference/models",
   minFreeDiskGB: 100,
   adminCidrs: ["203.0.113.0/24"],
-  router: { port: 4000, allowedCidrs: ["0.0.0.0/0"] },
+  router: { ports: [4000], allowedCidrs: ["0.0.0.0/0"] },
   engine: null,
 };
 
