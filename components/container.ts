@@ -44,7 +44,10 @@ export function specContainer(name: string, args: SpecContainerArgs, parent: pul
       retries: spec.healthcheck.retries,
       startPeriod: spec.healthcheck.startPeriod,
     },
-    uploads: spec.files.map((f) => ({ file: f.path, content: f.content })),
+    uploads: [
+      ...spec.files.map((f) => ({ file: f.path, content: f.content })),
+      ...spec.secretFiles.map((f) => ({ file: f.path, content: pulumi.secret(args.secrets(f.source)), permissions: "0600" })),
+    ],
     restart: "unless-stopped",
     logDriver: "json-file",
     logOpts: { ...LOG_OPTIONS },

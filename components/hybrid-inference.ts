@@ -3,13 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { DeploymentPlan } from "../core/plan/types";
 import { weightBytes } from "../core/plan/memory";
-import { type SecretSource, engineContainer, routerContainer } from "../core/render/containers";
+import { type SecretSource, edgeContainer, engineContainer, routerContainer } from "../core/render/containers";
 import { renderLitellmConfig } from "../core/render/litellm-config";
 import type { GpuInventory } from "../core/render/host-bootstrap";
 import { GpuHost } from "./gpu-host";
 import { LiteLlmRouter } from "./litellm-router";
 import { LoraxServer, VllmServer } from "./engine-server";
 import { sshKeyFile } from "./ssh-key-file";
+import { TlsEdge } from "./tls-edge";
 
 export interface HybridInferenceArgs {
   /** The validated plan: `plan(validateStackConfig(raw).spec)`. */
@@ -56,6 +57,7 @@ export class HybridInference extends pulumi.ComponentResource {
     const weightsGB = weightBytes(plan.model, plan.engine.quantization, plan.variant) / 1e9;
     const inventories: Record<string, pulumi.Output<GpuInventory>> = {};
     let router: LiteLlmRouter | undefined;
+    let edge: TlsEdge | undefined;
 
     for (const host of plan.hosts) {
       const gpuHost = new GpuHost(host.name, { host, privateKey, privateKeyFile: keyFile }, { parent: this });
@@ -78,11 +80,16 @@ export class HybridInference extends pulumi.ComponentResource {
           publicAddress: host.address,
           publicPort: plan.router.port,
         }, { parent: this, providers: { docker: provider }, dependsOn: [engine] });
+        const edgeSpec = edgeContainer(plan);
+        if (edgeSpec && plan.router.tls) {
+          edge = new TlsEdge(`${name}-edge`, { spec: edgeSpec, network: network.name, secrets, domain: plan.router.tls.domain },
+            { parent: this, providers: { docker: provider }, dependsOn: [router] });
+        }
       }
     }
     if (!router) throw new pulumi.ResourceError("the plan has no host that runs the router", this);
 
-    this.routerUrl = router.url;
+    this.routerUrl = edge ? edge.url : router.url;
     this.modelNames = pulumi.output([...plan.router.modelNames]);
     this.inventory = pulumi.all(inventories);
     this.registerOutputs({ routerUrl: this.routerUrl, modelNames: this.modelNames, inventory: this.inventory, masterKey: this.masterKey });

@@ -113,6 +113,20 @@ export const frontierTierSchema = z.strictObject({
   api_key_secret: secretKeyName,
 });
 
+/**
+ * HTTPS in front of the router (a Caddy container). Without a certificate, Caddy gets
+ * one from Let's Encrypt for `domain`: the domain's DNS must point at the router host and
+ * ports 80 and 443 must be reachable by the CA (so `allowed_cidrs` must be public).
+ */
+export const tlsSchema = z.strictObject({
+  domain: z.hostname({ error: "must be a DNS name such as inference.example.co.uk" }).regex(/\./, { message: "must be a fully qualified DNS name such as inference.example.co.uk" }),
+  /** ACME account e-mail for expiry notices. */
+  email: z.email({ error: "must be an e-mail address" }).optional(),
+  /** Config keys of a PEM certificate (chain) and its private key, both secrets; omit both for automatic certificates. */
+  certificate_secret: secretKeyName.optional(),
+  private_key_secret: secretKeyName.optional(),
+});
+
 export const routerSchema = z.strictObject({
   port: z.number().int().min(1).max(65535).default(4000),
   /** Who may reach the router's port. */
@@ -120,6 +134,7 @@ export const routerSchema = z.strictObject({
   /** LiteLLM `--num_workers`; LiteLLM's own benchmark advises one per CPU. */
   num_workers: z.number().int().min(1).max(64).default(2),
   managed: managedTierSchema.optional(),
+  tls: tlsSchema.optional(),
   frontier: z.array(frontierTierSchema).default([]),
   /** Requests tagged with this go straight to the frontier tier. */
   hard_tag: z.string().regex(/^[a-z][a-z0-9-]*$/).default("hard"),
@@ -173,6 +188,7 @@ export type AdapterConfig = z.output<typeof adapterSchema>;
 export type ManagedTierConfig = z.output<typeof managedTierSchema>;
 export type FrontierTierConfig = z.output<typeof frontierTierSchema>;
 export type RouterConfig = z.output<typeof routerSchema>;
+export type TlsConfig = z.output<typeof tlsSchema>;
 export type AccessConfig = z.output<typeof accessSchema>;
 export type TrafficConfig = z.output<typeof trafficSchema>;
 

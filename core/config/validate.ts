@@ -201,6 +201,19 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
       out.push(warning(keyPath("router", ["frontier"]), "requests routed to frontier APIs are processed outside the UK",
         "accept it for hard queries and outages, or remove the frontier tier for strict UK residency"));
     }
+    const tls = p.router.tls;
+    if (tls && (tls.certificate_secret === undefined) !== (tls.private_key_secret === undefined)) {
+      out.push(error(keyPath("router", ["tls"]), "has only one of certificate_secret and private_key_secret",
+        "set both for a certificate you provide, or neither for an automatic Let's Encrypt certificate"));
+    } else if (tls?.certificate_secret && tls.private_key_secret) {
+      out.push(...requireSecret(raw, keyPath("router", ["tls", "certificate_secret"]), tls.certificate_secret, "TLS certificate",
+        "pulumi config set --secret %KEY% -- < fullchain.pem"));
+      out.push(...requireSecret(raw, keyPath("router", ["tls", "private_key_secret"]), tls.private_key_secret, "TLS private key",
+        "pulumi config set --secret %KEY% -- < privkey.pem"));
+    } else if (tls && !p.router.allowed_cidrs.some((c) => c === "0.0.0.0/0" || c === "::/0")) {
+      out.push(warning(keyPath("router", ["allowed_cidrs"]), "automatic certificates need ports 80/443 reachable by Let's Encrypt, but the router is open to listed CIDRs only",
+        "add 0.0.0.0/0 to allowed_cidrs, or provide a certificate with tls.certificate_secret and tls.private_key_secret"));
+    }
     if (p.environment === "prod" && p.router.frontier.length === 0) {
       const issue = p.router.allow_no_frontier ? warning : error;
       out.push(issue(keyPath("router", ["frontier"]),

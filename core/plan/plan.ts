@@ -13,7 +13,7 @@ import versions from "../versions.json";
 import { estimateCapacity } from "./capacity";
 import { type FitRequest, type HostFit, QUANTIZATION_PREFERENCE, fitBest, fitOnHost, kvDtypeBytes, waysOut } from "./fit";
 import { PROFILE_BATCHED_TOKENS, kvBytesPerToken, weightBytes } from "./memory";
-import type { AdapterPlan, ApiTierPlan, DeploymentPlan, EnginePlan, HostPlan, LoraPlan, PlanResult, RouterPlan, RouterSecretEnv } from "./types";
+import type { AdapterPlan, ApiTierPlan, TlsPlan, DeploymentPlan, EnginePlan, HostPlan, LoraPlan, PlanResult, RouterPlan, RouterSecretEnv } from "./types";
 
 /** Env var names inside the containers for secrets made by the deployment itself. */
 export const ENGINE_API_KEY_ENV = "VLLM_API_KEY";
@@ -132,7 +132,7 @@ export function plan(spec: StackSpec): PlanResult {
       cacheDir: spec.access.cache_dir,
       minFreeDiskGB: Math.ceil((weights / 1e9) * 1.5 + IMAGE_DISK_GB),
       adminCidrs: spec.access.admin_cidrs,
-      router: runsRouter ? { ports: [spec.router.port], allowedCidrs: spec.router.allowed_cidrs } : null,
+      router: runsRouter ? { ports: spec.router.tls ? [80, 443] : [spec.router.port], allowedCidrs: spec.router.allowed_cidrs } : null,
       engine: runsRouter ? null : { port: spec.engine.port, allowedSources: routerSources(spec) },
     };
     return {
@@ -212,8 +212,19 @@ function routerPlan(spec: StackSpec, model: ModelSpec, servedModelName: string, 
     apiKeyEnv: envFor(FRONTIER_PROVIDERS[f.provider].apiKeyEnv, f.api_key_secret),
   }));
   const modelNames = [servedModelName, ...spec.adapters.map((a) => a.name), ...(frontier.length > 0 ? [FRONTIER_MODEL_NAME] : [])];
+  const t = spec.router.tls;
+  const tls: TlsPlan | null = t
+    ? {
+        image: { repository: versions.caddy.image, tag: versions.caddy.tag },
+        domain: t.domain,
+        ...(t.email ? { email: t.email } : {}),
+        ...(t.certificate_secret && t.private_key_secret ? { certificate: { certificateKey: t.certificate_secret, privateKeyKey: t.private_key_secret } } : {}),
+        dataDir: "/var/lib/hybrid-inference/caddy",
+      }
+    : null;
   return {
     image: { repository: versions.litellm.image, tag: versions.litellm.tag },
+    tls,
     managed,
     frontier,
     hardTag: spec.router.hard_tag,

@@ -90,8 +90,20 @@ export interface ApiTierPlan {
   readonly apiKeyEnv: string;
 }
 
+/** HTTPS at the edge: a Caddy container terminates TLS and proxies to the router. */
+export interface TlsPlan {
+  readonly image: ImageRef;
+  readonly domain: string;
+  readonly email?: string;
+  /** Config keys of a provided certificate and key; absent = automatic (ACME) certificates. */
+  readonly certificate?: { readonly certificateKey: string; readonly privateKeyKey: string };
+  /** Host directory for Caddy's certificates and ACME account, kept across container replacements. */
+  readonly dataDir: string;
+}
+
 export interface RouterPlan {
   readonly image: ImageRef;
+  readonly tls: TlsPlan | null;
   readonly managed: ApiTierPlan | null;
   /** In fallback order: the first serves "hard" requests. */
   readonly frontier: readonly ApiTierPlan[];

@@ -5,6 +5,7 @@
  */
 import { ENGINE_API_KEY_ENV, HF_TOKEN_ENV, ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../plan/plan";
 import type { DeploymentPlan, HostPlan, ImageRef } from "../plan/types";
+import { EDGE_CERT_PATH, EDGE_HEALTH_PORT, EDGE_KEY_PATH, renderCaddyfile } from "./caddyfile";
 import { engineArgs } from "./engine-args";
 
 /** A secret the container receives as env; the value comes from Pulumi, never from this spec. */
@@ -36,6 +37,8 @@ export interface ContainerSpec {
     readonly startPeriod: string;
   };
   readonly files: readonly { readonly path: string; readonly content: string }[];
+  /** Files whose content is a secret (uploaded from a Pulumi secret, never rendered). */
+  readonly secretFiles: readonly { readonly path: string; readonly source: SecretSource }[];
 }
 
 export const HF_CACHE_IN_CONTAINER = "/root/.cache/huggingface";
@@ -88,6 +91,7 @@ export function engineContainer(plan: DeploymentPlan, host: HostPlan, weightsGB:
       : [],
     healthcheck: { test: httpProbe(health), interval: "30s", timeout: "10s", retries: 3, startPeriod: `${engineStartMinutes(weightsGB)}m` },
     files: [],
+    secretFiles: [],
   };
 }
 
@@ -99,7 +103,7 @@ export function routerContainer(plan: DeploymentPlan, configYaml: string): Conta
   };
   for (const s of router.secretEnv) secretEnv[s.env] = { kind: "config", configKey: s.configKey };
   return {
-    name: `${plan.spec.stack}-router`,
+    name: routerContainerName(plan),
     image: router.image,
     command: ["--config", ROUTER_CONFIG_PATH, "--port", String(ROUTER_INTERNAL_PORT), "--num_workers", String(router.numWorkers)],
     env: {
@@ -120,9 +124,41 @@ export function routerContainer(plan: DeploymentPlan, configYaml: string): Conta
     secretEnv,
     gpus: null,
     volumes: [],
-    ports: [{ internal: ROUTER_INTERNAL_PORT, external: router.port }],
+    // Behind a TLS edge the router is reached on the private network only.
+    ports: router.tls ? [] : [{ internal: ROUTER_INTERNAL_PORT, external: router.port }],
     healthcheck: { test: httpProbe(`http://127.0.0.1:${ROUTER_INTERNAL_PORT}/health/liveliness`), interval: "15s", timeout: "5s", retries: 3, startPeriod: "60s" },
     files: [{ path: ROUTER_CONFIG_PATH, content: configYaml }],
+    secretFiles: [],
+  };
+}
+
+export function routerContainerName(plan: DeploymentPlan): string {
+  return `${plan.spec.stack}-router`;
+}
+
+/** The Caddy container terminating TLS in front of the router; null without `router.tls`. */
+export function edgeContainer(plan: DeploymentPlan): ContainerSpec | null {
+  const tls = plan.router.tls;
+  if (!tls) return null;
+  return {
+    name: `${plan.spec.stack}-edge`,
+    image: tls.image,
+    command: ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"],
+    env: {},
+    secretEnv: {},
+    gpus: null,
+    // Certificates and the ACME account survive a replaced container (Let's Encrypt rate-limits re-issues).
+    volumes: [{ hostPath: tls.dataDir, containerPath: "/data", readOnly: false }],
+    ports: [{ internal: 80, external: 80 }, { internal: 443, external: 443 }],
+    // The caddy image is Alpine-based: busybox wget, no Python.
+    healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${EDGE_HEALTH_PORT}/healthz`], interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s" },
+    files: [{ path: "/etc/caddy/Caddyfile", content: renderCaddyfile(tls, `${routerContainerName(plan)}:${ROUTER_INTERNAL_PORT}`) }],
+    secretFiles: tls.certificate
+      ? [
+          { path: EDGE_CERT_PATH, source: { kind: "config", configKey: tls.certificate.certificateKey } },
+          { path: EDGE_KEY_PATH, source: { kind: "config", configKey: tls.certificate.privateKeyKey } },
+        ]
+      : [],
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { DeploymentPlan } from "../plan/types";
 import { weightBytes } from "../plan/memory";
-import { engineContainer, imageName, routerContainer } from "./containers";
+import { edgeContainer, engineContainer, imageName, routerContainer } from "./containers";
 import { argvForDisplay } from "./engine-args";
 import { renderCloudInit, renderHostBootstrap, renderStepCommand } from "./host-bootstrap";
 import { renderLitellmConfig } from "./litellm-config";
@@ -15,6 +15,8 @@ export function renderFiles(plan: DeploymentPlan): Record<string, string> {
   files["router/litellm-config.yaml"] = config;
   const router = routerContainer(plan, config);
   files["router/command.txt"] = `${imageName(router.image)} ${argvForDisplay(router.command)}\n`;
+  const edge = edgeContainer(plan);
+  if (edge) files["router/Caddyfile"] = edge.files[0]!.content;
   const weightsGB = weightBytes(plan.model, plan.engine.quantization, plan.variant) / 1e9;
   for (const host of plan.hosts) {
     const engine = engineContainer(plan, host, weightsGB);

@@ -144,4 +144,15 @@ describe("stack config validation", () => {
     expect(issue?.fix).toMatch(/^configurations that fit: 2x rtx-4090 with llama-3.3-70b-instruct (awq|gptq)/);
     expect(formatIssues(issues)).toContain("fix: configurations that fit:");
   });
+
+  it("refuses half a provided TLS certificate, and warns that ACME needs a public router", () => {
+    const router = (tls: object, cidrs = ["198.51.100.0/24"]) => withValues({ router: { allowed_cidrs: cidrs, tls } });
+    const [half] = errorsOf(router({ domain: "inference.example.co.uk", certificate_secret: "tlsCert" }));
+    expect(half?.path).toBe("hybrid-inference:router.tls");
+    expect(half?.message).toBe("has only one of certificate_secret and private_key_secret");
+    const acme = validateStackConfig(rawConfig(router({ domain: "inference.example.co.uk" }))).issues;
+    expect(acme.find((i) => i.path === "hybrid-inference:router.allowed_cidrs")?.message).toContain("automatic certificates need ports 80/443 reachable");
+    const [bad] = errorsOf(router({ domain: "localhost" }));
+    expect(bad?.path).toBe("hybrid-inference:router.tls.domain");
+  });
 });
