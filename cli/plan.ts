@@ -9,7 +9,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { readStackFile } from "../core/config/source";
+import { StackFileError, readStackFile } from "../core/config/source";
 import { loadPlan } from "../core/load";
 import { renderFiles } from "../core/render/files";
 import { runProgramUnderMocks } from "./mock-run";
@@ -39,6 +39,11 @@ async function main(): Promise<number> {
   try {
     raw = readStackFile(file, stack);
   } catch (e) {
+    if (e instanceof StackFileError) {
+      if (values.json) process.stdout.write(`${JSON.stringify({ stack, ok: false, issues: [e.issue] }, null, 2)}\n`);
+      else process.stderr.write(`stack ${stack} (${file}) has errors; nothing would be deployed.\n${issuesBlock([e.issue])}`);
+      return 1;
+    }
     usage(`cannot read stack file ${file}: ${(e as Error).message}`);
   }
 

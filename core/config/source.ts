@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { PROJECT } from "./issues";
+import { type ConfigIssue, PROJECT, error } from "./issues";
 
 /** A secret as the offline path sees it: present, opaque, never decrypted. */
 export const MASKED_SECRET = "[secret]";
@@ -24,8 +24,28 @@ export function readStackFile(path: string, stack: string): RawStackConfig {
   return parseStackYaml(text, stack);
 }
 
+/** A stack file that is not YAML of the expected shape; carries the issue to show. */
+export class StackFileError extends Error {
+  constructor(readonly issue: ConfigIssue) {
+    super(`${issue.path}: ${issue.message}`);
+    this.name = "StackFileError";
+  }
+}
+
 export function parseStackYaml(text: string, stack: string): RawStackConfig {
-  const doc: unknown = parseYaml(text);
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    const message = (e as Error).message.split("\n")[0] ?? "is not valid YAML";
+    throw new StackFileError(error(`Pulumi.${stack}.yaml`, `is not valid YAML: ${message}`, "fix the YAML syntax at the line and column given"));
+  }
+  if (doc !== null && doc !== undefined && !isRecord(doc)) {
+    throw new StackFileError(error(`Pulumi.${stack}.yaml`, "must be a YAML map with a `config:` key", "see stacks/Pulumi.dev.yaml for the shape"));
+  }
+  if (isRecord(doc) && doc["config"] !== undefined && doc["config"] !== null && !isRecord(doc["config"])) {
+    throw new StackFileError(error(`Pulumi.${stack}.yaml: config`, "must be a map of config keys", "write each key as `hybrid-inference:<key>: <value>` under `config:`"));
+  }
   const config = isRecord(doc) && isRecord(doc["config"]) ? doc["config"] : {};
   const values: Record<string, unknown> = {};
   const secretKeys = new Set<string>();
