@@ -62,6 +62,7 @@ export interface BootstrapStep {
 /** Step order. `templates/host/run-all.sh` lists the same order (a test keeps them equal). */
 export const BOOTSTRAP_STEPS = [
   "preflight",
+  "ssh-hardening",
   "nvidia-driver",
   "reboot-if-required",
   "container-toolkit",
@@ -150,6 +151,7 @@ export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
   const branch = String(p.gpu.minDriverBranch);
   const envs: Record<BootstrapStepName, Record<string, string>> = {
     preflight: { HI_CACHE_DIR: p.cacheDir, HI_MIN_FREE_GB: String(p.minFreeDiskGB) },
+    "ssh-hardening": { HI_SSH_USER: p.sshUser },
     "nvidia-driver": {
       HI_DRIVER_BRANCH: branch,
       HI_OPEN_KERNEL_MODULES: p.gpu.openKernelModules ? "true" : "false",

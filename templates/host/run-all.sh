@@ -86,7 +86,7 @@ os_release() {
 
 # The order the GpuHost component also uses (core/render/host-bootstrap.ts; a test keeps
 # both lists equal).
-readonly STEPS=(preflight nvidia-driver reboot-if-required container-toolkit docker firewall cache-dir verify-gpus)
+readonly STEPS=(preflight ssh-hardening nvidia-driver reboot-if-required container-toolkit docker firewall cache-dir verify-gpus)
 readonly UNIT=hybrid-inference-bootstrap.service
 readonly STATE_DIR=/var/lib/hybrid-inference/bootstrap
 readonly LOG_FILE=/var/log/hybrid-inference-bootstrap.log

@@ -78,7 +78,7 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
         const triggers = cmd.inputs["triggers"] as string[];
         for (const t of triggers) expect(t).toMatch(/^[a-f0-9]{64}$/);
         // verify-gpus re-runs after any step changes; every other step only after its own.
-        expect(triggers).toHaveLength(cmd.name.endsWith("-verify-gpus") ? 8 : 1);
+        expect(triggers).toHaveLength(cmd.name.endsWith("-verify-gpus") ? 9 : 1);
         expect(cmd.inputs["stdin"]).toMatch(/^#!\/usr\/bin\/env bash/);
       }
     });

@@ -52,6 +52,7 @@ describe("renderHostBootstrap", () => {
       preflight: { HI_CACHE_DIR: "/var/lib/hybrid-inference/models", HI_MIN_FREE_GB: "200" },
       "nvidia-driver": { HI_DRIVER_BRANCH: "575", HI_OPEN_KERNEL_MODULES: "true" },
       "reboot-if-required": { HI_DRIVER_BRANCH: "575" },
+      "ssh-hardening": { HI_SSH_USER: "ubuntu" },
       "container-toolkit": {},
       docker: { HI_SSH_USER: "ubuntu" },
       firewall: {

@@ -165,6 +165,7 @@ describe("run-all.sh (cloud-init)", () => {
     sb.set("apt-brings/nvidia-headless-570-server", "nvidia-dkms-570-server 570.133.07-0ubuntu1\nlibnvidia-compute-570-server 570.133.07-0ubuntu1\n");
     gpus([RTX4090, 24564]);
 
+    sb.file("etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n");
     const first = sb.runFile(runAll, ["run"], {});
     expect(first.stderr).toBe("");
     expect(first.status).toBe(0);
