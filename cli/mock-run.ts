@@ -22,6 +22,8 @@ export interface RecordedResource {
   readonly provider?: string;
   /** `type::name` of the parent resource; undefined for children of the stack itself. */
   readonly parent?: string;
+  /** `type::name` of each explicit `dependsOn` resource. */
+  readonly dependsOn: readonly string[];
 }
 
 /** Pulumi's wire markers for a secret value (sdk/nodejs/runtime/rpc.ts). */
@@ -88,6 +90,7 @@ export async function runProgramUnderMocks(
   // each resource is constructed (before it is registered).
   const names = new WeakMap<pulumi.Resource, string>();
   const parents = new Map<string, string | undefined>();
+  const dependencies = new Map<string, string[]>();
   await pulumi.runtime.setMocks({
     newResource(args) {
       const inputs = args.inputs as Record<string, unknown>;
@@ -98,6 +101,7 @@ export async function runProgramUnderMocks(
         rawInputs: transform(inputs, false) as Record<string, unknown>,
         ...(args.provider ? { provider: args.provider } : {}),
         ...(parents.get(`${args.type}::${args.name}`) ? { parent: parents.get(`${args.type}::${args.name}`)! } : {}),
+        dependsOn: dependencies.get(`${args.type}::${args.name}`) ?? [],
       });
       return { id: `${args.name}-id`, state: mockOutputs(args.type, args.name, inputs, plan) };
     },
@@ -130,6 +134,10 @@ export async function runProgramUnderMocks(
         const key = `${t.type}::${t.name}`;
         names.set(t.resource, key);
         parents.set(key, t.opts.parent ? names.get(t.opts.parent) : undefined);
+        // Only plain lists of resources are recorded; this program never passes an Output here.
+        const deps = t.opts.dependsOn;
+        const list = Array.isArray(deps) ? deps : pulumi.Resource.isInstance(deps) ? [deps] : [];
+        dependencies.set(key, list.flatMap((d) => (pulumi.Resource.isInstance(d) && names.get(d) ? [names.get(d)!] : [])));
         return undefined;
       });
       program = (await import("../index")) as Record<string, unknown>;

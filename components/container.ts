@@ -15,7 +15,7 @@ export interface SpecContainerArgs {
  * One `ContainerSpec` as a pinned `RemoteImage` and a `Container` on the provider the
  * caller passes. Shared by the engine and router components: they differ only in spec.
  */
-export function specContainer(name: string, args: SpecContainerArgs, parent: pulumi.Resource): docker.Container {
+export function specContainer(name: string, args: SpecContainerArgs, parent: pulumi.Resource, dependsOn: pulumi.Resource[] = []): docker.Container {
   const { spec } = args;
   const image = new docker.RemoteImage(`${name}-image`, {
     name: imageName(spec.image),
@@ -53,6 +53,7 @@ export function specContainer(name: string, args: SpecContainerArgs, parent: pul
     logOpts: { ...LOG_OPTIONS },
   }, {
     parent,
+    dependsOn,
     // The container name is fixed, so the old one must go before its replacement starts.
     deleteBeforeReplace: true,
   });

@@ -33,6 +33,8 @@ export class GpuHost extends pulumi.ComponentResource {
   public readonly inventory: pulumi.Output<GpuInventory>;
   /** `ssh://user@address:port`, known only once the host is verified, so the Docker provider dials a ready daemon. */
   public readonly dockerHost: pulumi.Output<string>;
+  /** How later steps on this host (the weight prefetch) reach it over SSH. */
+  public readonly connection: command.types.input.remote.ConnectionArgs;
 
   constructor(name: string, args: GpuHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hybrid:host:GpuHost", name, {}, opts);
@@ -46,6 +48,7 @@ export class GpuHost extends pulumi.ComponentResource {
       dialErrorLimit: 30,
       perDialTimeout: 20,
     };
+    this.connection = connection;
 
     let previous: pulumi.Resource | undefined;
     let verify: command.remote.Command | undefined;

@@ -5,6 +5,7 @@ import type { DeploymentPlan } from "../core/plan/types";
 import { weightBytes } from "../core/plan/memory";
 import { type SecretSource, edgeContainer, engineContainer, routerContainer } from "../core/render/containers";
 import { renderLitellmConfig } from "../core/render/litellm-config";
+import { prefetchStep } from "../core/render/prefetch";
 import type { GpuInventory } from "../core/render/host-bootstrap";
 import { GpuHost } from "./gpu-host";
 import { LiteLlmRouter } from "./litellm-router";
@@ -67,8 +68,19 @@ export class HybridInference extends pulumi.ComponentResource {
         sshOpts: keyFile.apply((file) => ["-i", file, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=accept-new"]),
       }, { parent: this });
       const network = new docker.Network(`${host.name}-network`, { name: plan.networkName, driver: "bridge" }, { parent: this, provider });
-      const engineArgs = { spec: engineContainer(plan, host, weightsGB), network: network.name, secrets };
-      const engineOpts = { parent: this, providers: { docker: provider } };
+      const hfTokenKey = plan.spec.access.hf_token_secret;
+      const engineArgs = {
+        spec: engineContainer(plan, host, weightsGB),
+        network: network.name,
+        secrets,
+        prefetch: {
+          step: prefetchStep(plan),
+          connection: gpuHost.connection,
+          ...(hfTokenKey ? { hfToken: args.secret(hfTokenKey) } : {}),
+        },
+      };
+      // The prefetch runs over SSH once the host is verified, before the engine is replaced.
+      const engineOpts = { parent: this, providers: { docker: provider }, dependsOn: [gpuHost] };
       const engine = plan.engine.kind === "vllm"
         ? new VllmServer(`${host.name}-engine`, engineArgs, engineOpts)
         : new LoraxServer(`${host.name}-engine`, engineArgs, engineOpts);

@@ -121,6 +121,19 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
       }
     });
 
+    it("downloads the weights into the host cache before the engine container is (re)created", () => {
+      for (const host of run.plan.hosts) {
+        const prefetch = run.byName(`${host.name}-engine-prefetch-weights`);
+        expect(prefetch.parent).toBe(`hybrid:engine:VllmServer::${host.name}-engine`);
+        expect(run.byName(`${host.name}-engine-container`).dependsOn).toContain(`command:remote:Command::${host.name}-engine-prefetch-weights`);
+        const create = String(prefetch.inputs["create"]);
+        // The create line carries the HF token when the stack has one, so it is secret as a whole.
+        if (run.plan.spec.access.hf_token_secret) expect(create).toBe("[secret]");
+        else expect(create).toContain(`HI_MODEL_REPO='${run.plan.engine.hfRepo}'`);
+        expect(prefetch.inputs["triggers"]).toHaveLength(1);
+      }
+    });
+
     it("waits for the host after the driver step's reboot with the script in templates/local", () => {
       for (const host of run.plan.hosts) {
         const wait = run.byName(`${host.name}-wait-for-reboot`);

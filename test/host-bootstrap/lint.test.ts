@@ -18,7 +18,7 @@ describe("shellcheck", () => {
       throw new Error("shellcheck is not installed: run scripts/install-shellcheck.sh");
     }
     const root = path.join(TEMPLATES, "..", "..");
-    const others = ["templates/local", "scripts", ".ci"].flatMap((d) =>
+    const others = ["templates/local", "templates/engine", "scripts", ".ci"].flatMap((d) =>
       readdirSync(path.join(root, d)).filter((f) => f.endsWith(".sh") || f === "run").map((f) => path.join(root, d, f)));
     const files = [...scripts.map((f) => path.join(TEMPLATES, f)), ...others];
     const r = spawnSync("shellcheck", ["-x", "-S", "style", "-s", "bash", ...files], { encoding: "utf8" });
