@@ -31,30 +31,26 @@ import net, { type AddressInfo, type Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
+import type { LiteLlmConfig as RenderedConfig, LiteLlmDeployment as RenderedDeployment } from "../../core/render/litellm-config";
 
 const LOCALHOST = "127.0.0.1";
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
-/** One `model_list` entry of a LiteLLM config. */
-export interface LiteLlmDeployment {
-  readonly model_name: string;
-  readonly litellm_params: {
-    readonly model: string;
-    readonly api_base?: string;
-    readonly api_key?: string;
-    readonly [key: string]: unknown;
-  };
-  readonly model_info?: Readonly<Record<string, unknown>>;
-}
+/**
+ * One `model_list` entry: the renderer's shape (core/render/litellm-config.ts), with
+ * `model_info` optional so a test can also start a hand-written config.
+ */
+export type LiteLlmDeployment = Omit<RenderedDeployment, "model_info"> & {
+  readonly model_info?: RenderedDeployment["model_info"];
+};
 
-/** The parts of a LiteLLM proxy config the harness looks at; the rest passes through. */
-export interface LiteLlmConfig {
-  readonly model_list: readonly LiteLlmDeployment[];
-  readonly router_settings?: Readonly<Record<string, unknown>>;
-  readonly litellm_settings?: Readonly<Record<string, unknown>>;
-  readonly general_settings?: Readonly<Record<string, unknown>>;
-  readonly [key: string]: unknown;
-}
+/**
+ * A LiteLLM proxy config: what `litellmConfig(plan)` returns, with the settings sections
+ * the renderer always writes made optional for hand-written configs.
+ */
+export type LiteLlmConfig = { readonly model_list: readonly LiteLlmDeployment[] } & Partial<
+  Omit<RenderedConfig, "model_list">
+>;
 
 export interface StartLiteLlmOptions {
   /** The proxy config, as an object (written as YAML) or as YAML text. */

@@ -1,0 +1,180 @@
+/**
+ * The real LiteLLM proxy (pinned in core/versions.json, run by ../router-harness) with
+ * OUR rendered config for a real stack plan, where the only change is that every
+ * upstream's api_base points at a stub on 127.0.0.1 (UpstreamOverrides). Every
+ * credential the plan names gets a distinct canary value, so a test can tell which
+ * credential reached which upstream and that none leaked into the proxy's output.
+ *
+ * Needs .venv/litellm: `bash scripts/install-litellm.sh`.
+ */
+import * as path from "node:path";
+import { type RawStackConfig, readStackFile } from "../../core/config/source";
+import { loadPlan } from "../../core/load";
+import { ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../../core/plan/plan";
+import type { DeploymentPlan } from "../../core/plan/types";
+import { type LiteLlmConfig, type UpstreamOverrides, litellmConfig } from "../../core/render/litellm-config";
+import { type HttpResult, type LiteLlmProxy, type StreamResult, startLiteLlmProxy } from "../router-harness/litellm-proxy";
+import { type RecordedRequest, type StubKind, type StubUpstream, closeAll, startStub } from "../router-harness/stub-upstreams";
+
+const REPO_ROOT = path.join(__dirname, "..", "..");
+
+/** A shipped stack file, with `router` keys patched (timeouts, cooldown) as a stack file could set them. */
+export function shippedStack(stack: string, routerPatch: Readonly<Record<string, unknown>> = {}): RawStackConfig {
+  const raw = readStackFile(path.join(REPO_ROOT, "stacks", `Pulumi.${stack}.yaml`), stack);
+  const router = raw.values["router"];
+  if (typeof router !== "object" || router === null) throw new Error(`stack ${stack} has no router section`);
+  return { ...raw, values: { ...raw.values, router: { ...router, ...routerPatch } } };
+}
+
+export function planOf(raw: RawStackConfig): DeploymentPlan {
+  const { plan, issues } = loadPlan(raw);
+  if (!plan) throw new Error(`stack ${raw.stack} does not plan: ${JSON.stringify(issues)}`);
+  return plan;
+}
+
+/** The stub kind that speaks a provider's wire format (see ../router-harness/stub-upstreams.ts). */
+function stubKindFor(provider: string): StubKind {
+  switch (provider) {
+    case "anthropic":
+      return "anthropic";
+    case "gemini":
+      return "gemini";
+    case "replicate":
+      throw new Error("replicate/ ignores api_base and cannot be pointed at a stub");
+    default:
+      return "openai";
+  }
+}
+
+export interface RouterUnderTest {
+  readonly plan: DeploymentPlan;
+  /** The config the proxy runs: exactly `litellmConfig(plan, overrides)`. */
+  readonly config: LiteLlmConfig;
+  readonly proxy: LiteLlmProxy;
+  /** Engine stub per host name. */
+  readonly engines: Readonly<Record<string, StubUpstream>>;
+  readonly managed: StubUpstream | undefined;
+  /** Frontier stubs in plan.router.frontier order. */
+  readonly frontier: readonly StubUpstream[];
+  readonly stubs: readonly StubUpstream[];
+  /** Env var -> the canary value the proxy got in it. */
+  readonly credentials: Readonly<Record<string, string>>;
+  readonly masterKey: string;
+  /** POST /v1/chat/completions with the master key. */
+  chat(body: Record<string, unknown>, headers?: Readonly<Record<string, string>>): Promise<HttpResult>;
+  chatStream(body: Record<string, unknown>, headers?: Readonly<Record<string, string>>): Promise<StreamResult>;
+  /** Every stub back to `ok` with no recorded request. */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Distinct, recognisable values; the master key must start with `sk-` (proxy_server.py). */
+function canary(env: string): string {
+  return `${env === ROUTER_MASTER_KEY_ENV ? "sk-" : ""}canary-${env.toLowerCase().replace(/_/g, "-")}-7d41c9`;
+}
+
+/**
+ * Stubs for every upstream of the plan, the plan's config rendered with their api_bases,
+ * and the proxy started on it. `--num_workers` stays at LiteLLM's default of 1.
+ */
+export async function startRouter(plan: DeploymentPlan): Promise<RouterUnderTest> {
+  const stubs: StubUpstream[] = [];
+  const track = async (kind: StubKind, name: string): Promise<StubUpstream> => {
+    const stub = await startStub(kind, { name, reply: `hello from ${name}` });
+    stubs.push(stub);
+    return stub;
+  };
+  try {
+    const engines: Record<string, StubUpstream> = {};
+    for (const host of plan.hosts) engines[host.name] = await track("openai", `engine-${host.name}`);
+    const managed = plan.router.managed ? await track(stubKindFor(plan.router.managed.provider), `managed-${plan.router.managed.provider}`) : undefined;
+    const frontier: StubUpstream[] = [];
+    for (const [i, tier] of plan.router.frontier.entries()) frontier.push(await track(stubKindFor(tier.provider), `frontier-${i + 1}-${tier.provider}`));
+
+    const overrides: UpstreamOverrides = {
+      engines: Object.fromEntries(Object.entries(engines).map(([host, stub]) => [host, stub.apiBase])),
+      ...(managed ? { managed: managed.apiBase } : {}),
+      frontier: frontier.map((s) => s.apiBase),
+    };
+    const config = litellmConfig(plan, overrides);
+    const envNames = [ROUTER_MASTER_KEY_ENV, ROUTER_ENGINE_KEY_ENV, ...plan.router.secretEnv.map((s) => s.env)];
+    const credentials = Object.fromEntries(envNames.map((name) => [name, canary(name)]));
+    const masterKey = credentials[ROUTER_MASTER_KEY_ENV]!;
+    const proxy = await startLiteLlmProxy({ config, env: credentials, startupTimeoutMs: 110_000 });
+    // At startup LiteLLM reads GET /v1/models of OpenAI-compatible deployments for their
+    // token limits (Router.arefresh_model_info); tests count from a clean slate.
+    for (const stub of stubs) stub.clearRequests();
+
+    const reset = async (): Promise<void> => {
+      for (const stub of stubs) {
+        await stub.setMode("ok");
+        stub.errorStatus = 500;
+        stub.clearRequests();
+      }
+    };
+    return {
+      plan,
+      config,
+      proxy,
+      engines,
+      managed,
+      frontier,
+      stubs,
+      credentials,
+      masterKey,
+      chat: (body, headers = {}) => proxy.chat(body, { key: masterKey, headers }),
+      chatStream: (body, headers = {}) => proxy.chatStream(body, { key: masterKey, headers }),
+      reset,
+      stop: async () => {
+        await proxy.stop();
+        await closeAll(stubs);
+      },
+    };
+  } catch (err) {
+    await closeAll(stubs);
+    throw err;
+  }
+}
+
+/** Chat completion requests a stub received (Anthropic: /v1/messages). */
+export function calls(stub: StubUpstream | undefined): RecordedRequest[] {
+  if (stub === undefined) return [];
+  return stub.requests.filter((r) => r.method === "POST" && (r.path.endsWith("/chat/completions") || r.path === "/v1/messages"));
+}
+
+/** Which stubs received chat calls, as `{ name: count }` (stubs with none left out). */
+export function callCounts(stubs: readonly StubUpstream[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const stub of stubs) {
+    const n = calls(stub).length;
+    if (n > 0) counts[stub.name] = n;
+  }
+  return counts;
+}
+
+/** `choices[0].message.content` of a chat completion body. */
+export function answer(res: HttpResult): unknown {
+  const body = res.body as { choices?: { message?: { content?: unknown } }[] };
+  return body.choices?.[0]?.message?.content;
+}
+
+/** The deployment that answered, as the proxy reports it. */
+export function answeredBy(res: HttpResult | StreamResult): string | null {
+  return res.headers.get("x-litellm-model-id");
+}
+
+/** Env vars whose credential value occurs in anything the proxy printed (stdout, stderr). */
+export function credentialsInOutput(router: RouterUnderTest): string[] {
+  const printed = `${router.proxy.stdout()}\n${router.proxy.stderr()}`;
+  if (printed.length === 0) throw new Error("the proxy printed nothing: its output was not captured");
+  return Object.entries(router.credentials)
+    .filter(([, value]) => printed.includes(value))
+    .map(([env]) => env);
+}
+
+export const MESSAGES = [{ role: "user", content: "say hello" }] as const;
+
+/** A prompt of roughly `tokens` tokens (one per repeated word; LiteLLM counts with tiktoken). */
+export function promptOf(tokens: number): { role: string; content: string }[] {
+  return [{ role: "user", content: "word ".repeat(tokens) }];
+}
