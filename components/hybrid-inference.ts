@@ -32,7 +32,14 @@ export class HybridInference extends pulumi.ComponentResource {
   public readonly masterKey: pulumi.Output<string>;
 
   constructor(name: string, args: HybridInferenceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("hybrid:index:HybridInference", name, {}, opts);
+    // What policy packs need to see of the stack (e.g. the UK-residency rule): the
+    // component's inputs and outputs, plain and non-secret.
+    const facts = {
+      environment: args.plan.spec.environment,
+      residency: args.plan.spec.residency,
+      hosts: args.plan.hosts.map((h) => ({ name: h.name, address: h.address, datacenter: h.datacenter })),
+    };
+    super("hybrid:index:HybridInference", name, facts, opts);
     const { plan } = args;
 
     const masterKey = new random.RandomPassword(`${name}-master-key`, { length: 48, special: false }, { parent: this });
@@ -104,6 +111,6 @@ export class HybridInference extends pulumi.ComponentResource {
     this.routerUrl = edge ? edge.url : router.url;
     this.modelNames = pulumi.output([...plan.router.modelNames]);
     this.inventory = pulumi.all(inventories);
-    this.registerOutputs({ routerUrl: this.routerUrl, modelNames: this.modelNames, inventory: this.inventory, masterKey: this.masterKey });
+    this.registerOutputs({ ...facts, routerUrl: this.routerUrl, modelNames: this.modelNames, inventory: this.inventory, masterKey: this.masterKey });
   }
 }
