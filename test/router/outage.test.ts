@@ -83,6 +83,23 @@ describe("prod outage: both engines failing", () => {
     expect(r.frontier.map((f) => calls(f).length)).toEqual([0, 0]);
   });
 
+  it("answers every request, concurrent ones included, while the engines restart for an upgrade", async () => {
+    // An engine replacement as clients see it: the old container stops (connections
+    // refused), the new one loads the model (refused, then 503 while it warms up), then it
+    // serves again. Requests keep arriving, four at a time, through every phase.
+    await r.reset();
+    await sleep(COOLDOWN_S * 1000 + 500); // start from engines back in rotation
+    const phases: StubMode[] = ["ok", "refuse", "error5xx", "ok"];
+    const statuses: number[] = [];
+    for (const mode of phases) {
+      for (const e of engines) await e.setMode(mode);
+      const batch = await Promise.all(Array.from({ length: 4 }, () => r.chat({ model: served, messages: MESSAGES })));
+      statuses.push(...batch.map((res) => res.status));
+    }
+    expect(statuses).toEqual(Array<number>(phases.length * 4).fill(200));
+    expect(r.frontier.map((f) => calls(f).length)).toEqual([0, 0]);
+  });
+
   it("printed no credential value and made no call beyond 127.0.0.1", () => {
     expect(credentialsInOutput(r)).toEqual([]);
     expect(r.proxy.egressAttempts()).toEqual([]);
