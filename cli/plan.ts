@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { StackFileError, readStackFile } from "../core/config/source";
 import { loadPlan } from "../core/load";
+import { planCosts } from "../core/costs/plan-costs";
 import { renderFiles } from "../core/render/files";
 import { runProgramUnderMocks } from "./mock-run";
 import { issuesBlock, planSummary, resourcesTable } from "./report";
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
     const hosts = plan.hosts.map(({ bootstrap: _b, ...h }) => ({ ...h, gpu: h.gpu.id }));
     process.stdout.write(`${JSON.stringify({
       stack, ok: true, issues,
-      model: plan.model.id, engine: plan.engine, hosts, router: plan.router,
+      model: plan.model.id, engine: plan.engine, hosts, router: plan.router, costs: planCosts(plan),
       resources: resources.map(({ rawInputs: _raw, ...r }) => r),
       files: Object.keys(files).map((f) => path.join(outDir, f)),
     }, null, 2)}\n`);

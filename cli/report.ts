@@ -2,6 +2,7 @@
 import { formatIssues, type ConfigIssue } from "../core/config/issues";
 import { GiB } from "../core/plan/memory";
 import type { DeploymentPlan } from "../core/plan/types";
+import { costSection } from "../core/costs/plan-costs";
 import { imageName } from "../core/render/containers";
 import type { RecordedResource } from "./mock-run";
 
@@ -52,6 +53,7 @@ export function planSummary(plan: DeploymentPlan): string {
   out.push(`Models    ${router.modelNames.join(", ")}`);
   out.push(`Fallback  ${chain.join(" -> ")}`);
   if (router.frontier[0]) out.push(`Hard      requests tagged "${router.hardTag}" and prompts over ${engine.maxModelLen} tokens go to ${router.frontier[0].litellmModel}`);
+  out.push("", costSection(plan));
   return out.join("\n");
 }
 
