@@ -52,7 +52,7 @@ function costTable(rec: Recommendation): string {
       `<td data-part="managedTokens" data-value="${c.parts.managedTokens}">${escapeXml(gbp(c.parts.managedTokens))}</td>` +
       `<td data-part="frontierTokens" data-value="${c.parts.frontierTokens}">${escapeXml(gbp(c.parts.frontierTokens))}</td>` +
       `<td data-part="total" data-value="${c.total}"><strong>${escapeXml(gbp(c.total))}</strong></td>` +
-      `<td data-part="hosts" data-value="${c.hosts}">${c.hosts > 0 && c.tier ? escapeXml(`${c.hosts} x ${c.tier.gpuCount}x ${c.tier.gpu}`) : "0"}</td>` +
+      `<td data-part="hosts" data-value="${c.hosts}">${c.hosts > 0 && c.tier ? escapeXml(`${c.hosts} host${c.hosts > 1 ? "s" : ""} of ${c.tier.gpuCount}x ${c.tier.gpu}`) : "0"}</td>` +
       `<td data-part="shares">${escapeXml([`${percent(c.shares.selfHosted)} self`, `${percent(c.shares.managed)} managed`, `${percent(c.shares.frontier)} frontier`].join(" / "))}</td>` +
       `<td>${escapeXml(e.eligible ? (p === rec.pattern ? "chosen" : "yes") : `no: ${e.why ?? ""}`)}</td></tr>`;
   });
@@ -83,7 +83,7 @@ function summary(rec: Recommendation): string {
     item("summary-pattern", "recommended pattern", rec.pattern) +
     item("summary-total", "monthly cost", gbp(c.total), c.total) +
     item("summary-split", "split", `${percent(c.shares.selfHosted)} self-hosted, ${percent(c.shares.managed)} managed, ${percent(c.shares.frontier)} frontier`) +
-    item("summary-tier", c.hosts > 0 ? "GPU tier" : "GPU tier if self-hosting", rec.tier ? `${rec.hosts} x ${rec.tier.gpuCount}x ${rec.tier.gpu} (${rec.tier.quantization})` : "none") +
+    item("summary-tier", c.hosts > 0 ? "GPU tier" : "GPU tier if self-hosting", rec.tier ? `${rec.hosts} host${rec.hosts > 1 ? "s" : ""} of ${rec.tier.gpuCount}x ${rec.tier.gpu} (${rec.tier.quantization})` : "none") +
     item("summary-break-even", "break-even vs managed", be.tokensPerMonth === null ? "none" : `${tokens(be.tokensPerMonth)} tokens/month`, be.tokensPerMonth ?? undefined) +
     item("summary-volume", "volume", `${tokens(input.tokensPerMonth)} tokens/month`, input.tokensPerMonth) +
     `</dl>`;
