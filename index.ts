@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { HybridInference } from "./components/hybrid-inference";
+import { HybridInferenceK8s } from "./components/kubernetes/hybrid-inference-k8s";
 import { StackConfigError, formatIssues } from "./core/config/issues";
 import { pulumiStackConfig } from "./core/config/pulumi-config";
 import { loadPlan } from "./core/load";
@@ -16,12 +17,15 @@ if (!plan) {
 for (const w of issues) pulumi.log.warn(formatIssues([w]));
 
 const config = new pulumi.Config();
-const deployment = new HybridInference(pulumi.getStack(), {
-  plan,
-  secret: (key) => config.requireSecret(key),
-});
+const args = { plan, secret: (key: string) => config.requireSecret(key) };
+// One component per target; both take the same plan and expose the same outputs.
+const deployment = plan.spec.target === "kubernetes"
+  ? new HybridInferenceK8s(pulumi.getStack(), args)
+  : new HybridInference(pulumi.getStack(), args);
 
 export const routerUrl = deployment.routerUrl;
 export const modelNames = deployment.modelNames;
 export const gpuInventory = deployment.inventory;
 export const masterKey = deployment.masterKey;
+/** kubernetes target only: the cluster's kubeconfig (secret: `pulumi stack output --show-secrets kubeconfig`). */
+export const kubeconfig = deployment instanceof HybridInferenceK8s ? deployment.kubeconfig : undefined;

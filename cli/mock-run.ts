@@ -48,6 +48,16 @@ function transform(v: unknown, masked: boolean): unknown {
 function mockOutputs(type: string, name: string, inputs: Record<string, unknown>, plan: DeploymentPlan): Record<string, unknown> {
   switch (type) {
     case "command:remote:Command": {
+      if (plan.hosts[0] && name === `${plan.hosts[0].name}-k3s-kubeconfig`) {
+        // What the k3s server's kubeconfig step prints: k3s.yaml, base64 (credentials are stand-ins).
+        const kubeconfig = [
+          "apiVersion: v1", "kind: Config",
+          "clusters:", "- name: default", "  cluster:", "    certificate-authority-data: bW9jay1jYQ==", "    server: https://127.0.0.1:6443",
+          "contexts:", "- name: default", "  context:", "    cluster: default", "    user: default", "current-context: default",
+          "users:", "- name: default", "  user:", "    client-certificate-data: bW9jay1jZXJ0", "    client-key-data: bW9jay1rZXk=", "",
+        ].join("\n");
+        return { ...inputs, stdout: `HI_KUBECONFIG_B64=${Buffer.from(kubeconfig).toString("base64")}\n`, stderr: "" };
+      }
       const host = plan.hosts.find((h) => name === `${h.name}-verify-gpus`);
       if (!host) return { ...inputs, stdout: "", stderr: "" };
       // The verify step's report as it would read on a host that matches the stack.

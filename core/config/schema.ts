@@ -165,6 +165,65 @@ export const trafficSchema = z.strictObject({
   tokens_per_month: z.number().min(0).optional(),
 });
 
+/** A Kubernetes object name: a DNS-1123 label (RFC 1123), as Namespaces and Services require. */
+const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+  message: "must be a Kubernetes name: 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+});
+
+/**
+ * An Ingress in front of the router (kubernetes target). HTTPS comes from a certificate you
+ * provide (two Pulumi secrets, as for `router.tls`) or from cert-manager; with neither the
+ * Ingress serves plain HTTP. Ingress API: https://kubernetes.io/docs/concepts/services-networking/ingress/
+ */
+export const ingressSchema = z.strictObject({
+  host: z.hostname({ error: "must be a DNS name such as inference.example.co.uk" }).regex(/\./, { message: "must be a fully qualified DNS name such as inference.example.co.uk" }),
+  /** `spec.ingressClassName`; default: the cluster's default class (Traefik on k3s). */
+  class_name: k8sName.optional(),
+  /** cert-manager ClusterIssuer that issues the certificate (annotation `cert-manager.io/cluster-issuer`). */
+  cert_manager_cluster_issuer: k8sName.optional(),
+  /** Config keys of a PEM certificate (chain) and its private key, both secrets: stored as a `kubernetes.io/tls` Secret. */
+  certificate_secret: secretKeyName.optional(),
+  private_key_secret: secretKeyName.optional(),
+});
+
+/**
+ * Where engines keep downloaded weights. `host_path` (default): `access.cache_dir` on each
+ * node's local disk (NVMe), kept across pod restarts, so a rescheduled replica on the same
+ * node starts without downloading again. `empty_dir`: per pod, downloaded at every start.
+ */
+export const modelCacheSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("host_path") }),
+  z.strictObject({
+    type: z.literal("empty_dir"),
+    /** emptyDir `sizeLimit` in GiB; default: 1.5 x the weights. */
+    size_limit_gb: z.number().int().min(1).max(4096).optional(),
+  }),
+]);
+
+/** The kubernetes target (`target: kubernetes`); ignored by the docker target. */
+export const kubernetesSchema = z.strictObject({
+  /** `k3s`: bootstrap k3s over SSH on the stack's hosts; `existing`: deploy into a cluster you run. */
+  cluster: z.enum(["k3s", "existing"]).default("k3s"),
+  /** `cluster: existing` only: config key holding the cluster's kubeconfig, a secret. */
+  kubeconfig_secret: secretKeyName.optional(),
+  namespace: k8sName.default("hybrid-inference"),
+  /** `cluster: k3s` only: k3s release, e.g. v1.36.4+k3s1; default: the tested pin. */
+  version: z.string().regex(/^v1\.[0-9]+\.[0-9]+\+k3s[0-9]+$/, { message: "must be a k3s release such as v1.36.4+k3s1" }).optional(),
+  /** Router pods the HorizontalPodAutoscaler keeps at least (at least 2, so one can be drained). */
+  router_replicas: z.number().int().min(2).max(50).default(2),
+  /** Most router pods the autoscaler may run; default 3 x router_replicas. */
+  router_max_replicas: z.number().int().min(2).max(200).optional(),
+  /** RuntimeClass of the engine pods: k3s and NVIDIA's GPU Operator both create `nvidia`. */
+  runtime_class: k8sName.default("nvidia"),
+  ingress: ingressSchema.optional(),
+  model_cache: modelCacheSchema.default({ type: "host_path" }),
+  /**
+   * Keep one engine slot free per GPU group so rolling updates start the new pod before
+   * stopping an old one (maxSurge 1, maxUnavailable 0), at the cost of that slot's capacity.
+   */
+  reserve_surge_slot: z.boolean().default(false),
+});
+
 /** One schema per Pulumi config key. `required` keys must be present. */
 export const STACK_KEYS = {
   environment: { schema: z.enum(["dev", "staging", "prod"]), required: true },
@@ -177,6 +236,7 @@ export const STACK_KEYS = {
   router: { schema: routerSchema, required: true },
   access: { schema: accessSchema, required: true },
   traffic: { schema: trafficSchema.default(trafficSchema.parse({})), required: false },
+  kubernetes: { schema: kubernetesSchema.default(kubernetesSchema.parse({})), required: false },
 } as const;
 
 export type StackKey = keyof typeof STACK_KEYS;
@@ -191,6 +251,8 @@ export type RouterConfig = z.output<typeof routerSchema>;
 export type TlsConfig = z.output<typeof tlsSchema>;
 export type AccessConfig = z.output<typeof accessSchema>;
 export type TrafficConfig = z.output<typeof trafficSchema>;
+export type IngressConfig = z.output<typeof ingressSchema>;
+export type KubernetesConfig = z.output<typeof kubernetesSchema>;
 
 /** A validated stack file. */
 export interface StackSpec {
@@ -205,4 +267,6 @@ export interface StackSpec {
   readonly router: RouterConfig;
   readonly access: AccessConfig;
   readonly traffic: TrafficConfig;
+  /** Settings of the kubernetes target (defaults when the stack has none). */
+  readonly kubernetes: KubernetesConfig;
 }

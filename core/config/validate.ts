@@ -5,6 +5,7 @@
  * in `router`; the cross-key checks then run on every part that parsed. Fit checks
  * (does the model fit the cards) live in the planner, which adds its issues to these.
  */
+import { isIP } from "node:net";
 import type { z } from "zod";
 import { findGpu, findModel, GPU_IDS, MODEL_IDS, nearestIds } from "../catalog";
 import { FRONTIER_PROVIDERS, MANAGED_PROVIDERS } from "../catalog/providers";
@@ -60,6 +61,7 @@ export function validateStackConfig(raw: RawStackConfig): ValidationResult {
     router: parsed.router!,
     access: parsed.access!,
     traffic: parsed.traffic!,
+    kubernetes: parsed.kubernetes!,
   };
   return { spec, issues };
 }
@@ -223,7 +225,11 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
   }
 
   if (p.access) {
-    out.push(...requireSecret(raw, keyPath("access", ["ssh_private_key_secret"]), p.access.ssh_private_key_secret, "SSH private key", "cat ~/.ssh/id_ed25519 | pulumi config set --secret %KEY% --"));
+    // An existing Kubernetes cluster is reached through its kubeconfig alone: no SSH to any host.
+    const usesSsh = !(p.target === "kubernetes" && p.kubernetes?.cluster === "existing");
+    if (usesSsh) {
+      out.push(...requireSecret(raw, keyPath("access", ["ssh_private_key_secret"]), p.access.ssh_private_key_secret, "SSH private key", "cat ~/.ssh/id_ed25519 | pulumi config set --secret %KEY% --"));
+    }
     if (p.access.hf_token_secret) {
       out.push(...requireSecret(raw, keyPath("access", ["hf_token_secret"]), p.access.hf_token_secret, "Hugging Face token"));
     } else if (model?.gated) {
@@ -232,8 +238,81 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
     }
   }
 
-  if (p.target === "kubernetes") {
-    out.push(error(keyPath("target"), "the kubernetes target is not available in this version", "use target: docker"));
+  out.push(...kubernetesChecks(p, raw, hosts));
+  return out;
+}
+
+/** The kubernetes target's cross-key checks; the `kubernetes` key is ignored (with a warning) by the docker target. */
+function kubernetesChecks(p: Parsed, raw: RawStackConfig, hosts: [number, Loose][]): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  if (p.target !== "kubernetes") {
+    if (raw.values["kubernetes"] !== undefined && p.target !== undefined) {
+      out.push(warning(keyPath("kubernetes"), "is set, but target is docker, so it is ignored",
+        "set target: kubernetes to deploy to Kubernetes, or remove the kubernetes key"));
+    }
+    return out;
+  }
+  const k = p.kubernetes;
+  if (p.router?.tls) {
+    out.push(error(keyPath("router", ["tls"]), "is the docker target's HTTPS edge; the kubernetes target serves HTTPS through an Ingress",
+      "move the domain to kubernetes.ingress.host (with certificate_secret/private_key_secret or cert_manager_cluster_issuer) and remove router.tls"));
+  }
+  if (!k) return out;
+  if (k.cluster === "existing") {
+    if (k.kubeconfig_secret === undefined) {
+      out.push(error(keyPath("kubernetes", ["kubeconfig_secret"]), "is required with cluster: existing (nothing is read from ~/.kube or $KUBECONFIG)",
+        "run `cat cluster.kubeconfig | pulumi config set --secret kubeconfig --` and set kubernetes.kubeconfig_secret: kubeconfig"));
+    } else {
+      out.push(...requireSecret(raw, keyPath("kubernetes", ["kubeconfig_secret"]), k.kubeconfig_secret, "kubeconfig", "cat cluster.kubeconfig | pulumi config set --secret %KEY% --"));
+    }
+    if (k.version !== undefined) {
+      out.push(error(keyPath("kubernetes", ["version"]), "pins the k3s release, but cluster is existing",
+        "remove kubernetes.version (the existing cluster keeps its own version), or set cluster: k3s"));
+    }
+  } else {
+    if (k.kubeconfig_secret !== undefined) {
+      out.push(error(keyPath("kubernetes", ["kubeconfig_secret"]), "is only read with cluster: existing; a k3s cluster makes its own kubeconfig",
+        "remove kubernetes.kubeconfig_secret, or set cluster: existing to deploy into the cluster it points at"));
+    }
+    // k3s takes `node-ip` as an IP literal, and the node firewall admits peers by address.
+    hosts.forEach(([i, h]) => {
+      const privateAddress = str(h["private_address"]);
+      const nodeAddress = privateAddress ?? str(h["address"]);
+      if (nodeAddress !== undefined && isIP(nodeAddress) === 0) {
+        out.push(error(keyPath("hosts", [i, privateAddress !== undefined ? "private_address" : "address"]),
+          `"${nodeAddress}" is a DNS name, but a k3s node needs an IP address (k3s node-ip, firewall rules between nodes)`,
+          "write the host's IP address here (or set private_address to its IP on the private network)"));
+      }
+    });
+  }
+  if (k.router_max_replicas !== undefined && k.router_max_replicas < k.router_replicas) {
+    out.push(error(keyPath("kubernetes", ["router_max_replicas"]), `${k.router_max_replicas} is below router_replicas (${k.router_replicas})`,
+      `use at least ${k.router_replicas}, or leave it out for ${k.router_replicas * 3}`));
+  }
+  const ingress = k.ingress;
+  if (ingress) {
+    const provided = ingress.certificate_secret !== undefined || ingress.private_key_secret !== undefined;
+    if ((ingress.certificate_secret === undefined) !== (ingress.private_key_secret === undefined)) {
+      out.push(error(keyPath("kubernetes", ["ingress"]), "has only one of certificate_secret and private_key_secret",
+        "set both for a certificate you provide, or neither"));
+    } else if (ingress.certificate_secret && ingress.private_key_secret) {
+      out.push(...requireSecret(raw, keyPath("kubernetes", ["ingress", "certificate_secret"]), ingress.certificate_secret, "TLS certificate",
+        "pulumi config set --secret %KEY% -- < fullchain.pem"));
+      out.push(...requireSecret(raw, keyPath("kubernetes", ["ingress", "private_key_secret"]), ingress.private_key_secret, "TLS private key",
+        "pulumi config set --secret %KEY% -- < privkey.pem"));
+    }
+    if (provided && ingress.cert_manager_cluster_issuer !== undefined) {
+      out.push(error(keyPath("kubernetes", ["ingress", "cert_manager_cluster_issuer"]), "is set together with a provided certificate",
+        "use either certificate_secret/private_key_secret or cert_manager_cluster_issuer, not both"));
+    }
+    if (!provided && ingress.cert_manager_cluster_issuer === undefined) {
+      out.push(warning(keyPath("kubernetes", ["ingress"]), "has no certificate: the router is served over plain HTTP, master key included",
+        "set cert_manager_cluster_issuer (cert-manager), or certificate_secret and private_key_secret"));
+    }
+    if (p.router && !p.router.allowed_cidrs.some((c) => c === "0.0.0.0/0" || c === "::/0")) {
+      out.push(warning(keyPath("router", ["allowed_cidrs"]), "is not enforced by an Ingress: the ingress controller admits every client",
+        "restrict sources at the ingress controller (for Traefik, an ipAllowList middleware), or drop kubernetes.ingress to get a LoadBalancer Service limited to allowed_cidrs"));
+    }
   }
   return out;
 }

@@ -13,6 +13,7 @@ import versions from "../versions.json";
 import { estimateCapacity } from "./capacity";
 import { type FitRequest, type HostFit, QUANTIZATION_PREFERENCE, fitBest, fitOnHost, kvDtypeBytes, waysOut } from "./fit";
 import { PROFILE_BATCHED_TOKENS, kvBytesPerToken, weightBytes } from "./memory";
+import { placeEngines } from "./placement";
 import type { AdapterPlan, ApiTierPlan, TlsPlan, DeploymentPlan, EnginePlan, HostPlan, LoraPlan, PlanResult, RouterPlan, RouterSecretEnv } from "./types";
 
 /** Env var names inside the containers for secrets made by the deployment itself. */
@@ -148,7 +149,22 @@ export function plan(spec: StackSpec): PlanResult {
   }
 
   const router = routerPlan(spec, model, servedModelName, routerHost.name);
-  return { ok: true, plan: { spec, model, variant, engine, hosts, router, networkName, warnings } };
+  const placement = spec.target === "kubernetes"
+    ? placeEngines({
+        model, quantization: chosen, engine: spec.engine.kind, gpuMemoryUtilization: spec.engine.gpu_memory_utilization,
+        kvCacheDtype: spec.engine.kv_cache_dtype, maxNumSeqs: spec.engine.max_num_seqs, maxLoras: lora?.maxLoras ?? 0,
+        maxLoraRank: lora?.maxLoraRank ?? 0, maxModelLen, avgInputTokens: spec.traffic.avg_input_tokens,
+        avgOutputTokens: spec.traffic.avg_output_tokens, utilisation: spec.traffic.utilisation,
+        nodes: spec.hosts.map((h, i) => ({ name: h.name, gpu: gpus[i]!, gpuCount: h.gpu_count })),
+        reserveSurgeSlot: spec.kubernetes.reserve_surge_slot,
+      })
+    : undefined;
+  for (const u of placement?.unplaced ?? []) {
+    issues.push(error(keyPath("hosts", [spec.hosts.findIndex((h) => h.name === u.node)]), `no engine replica fits node "${u.node}": ${u.reason}`,
+      "lower model.max_model_len, or use larger cards on this node"));
+  }
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, plan: { spec, model, variant, engine, hosts, router, networkName, ...(placement ? { placement } : {}), warnings } };
 }
 
 function otherFormats(base: Omit<FitRequest, "quantization">, asked: Quantization): string[] {

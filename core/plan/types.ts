@@ -4,6 +4,7 @@ import type { StackSpec } from "../config/schema";
 import type { HostBootstrapParams } from "../render/host-bootstrap";
 import type { CapacityEstimate } from "./capacity";
 import type { MemoryBreakdown } from "./memory";
+import type { Placement } from "./placement";
 
 export interface ImageRef {
   readonly repository: string;
@@ -131,6 +132,8 @@ export interface DeploymentPlan {
   readonly router: RouterPlan;
   /** Name of the private Docker network on the router host. */
   readonly networkName: string;
+  /** `target: kubernetes` only: engine replicas per node and per GPU group (core/plan/placement.ts). */
+  readonly placement?: Placement;
   readonly warnings: readonly ConfigIssue[];
 }
 

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# hybrid-inference k3s bootstrap, step "k3s-firewall".
+#
+# Opens, in the ufw firewall the host bootstrap's firewall step set up (deny incoming, SSH from
+# the admin CIDRs only), the ports k3s nodes use between each other, from the other nodes only
+# (https://docs.k3s.io/installation/requirements#inbound-rules-for-k3s-nodes):
+#   - 6443/tcp on the server: the k3s supervisor and Kubernetes API, from the agents and from
+#     the admin CIDRs (Pulumi and kubectl reach the cluster there);
+#   - 10250/tcp on every node: the kubelet, from the other nodes;
+#   - the flannel port on every node, from the other nodes: 8472/udp for VXLAN over a private
+#     network, 51820/udp for WireGuard when nodes talk over public addresses;
+# and the pod and service networks, which k3s's documentation asks ufw users to allow
+# ("ufw allow from 10.42.0.0/16 to any", "ufw allow from 10.43.0.0/16 to any").
+# The router is reached through a LoadBalancer Service (ServiceLB), whose traffic is forwarded to
+# pods rather than delivered to the host, and which restricts its sources itself
+# (loadBalancerSourceRanges): no router port is opened here. The engines have no host port.
+#
+# Environment (values arrive as quoted data; nothing here is spliced into code):
+#   HI_K3S_ROLE           required. server or agent.
+#   HI_K3S_PEERS          optional. Comma-separated addresses of the other nodes (empty for one node).
+#   HI_ADMIN_CIDRS        server: required. CIDRs allowed to reach the API on 6443.
+#   HI_K3S_FLANNEL_PORT   required. UDP port of the flannel backend (8472 VXLAN, 51820 WireGuard).
+#   HI_K3S_CLUSTER_CIDRS  required. Comma-separated pod and service CIDRs (k3s: 10.42.0.0/16,10.43.0.0/16).
+#   HI_ROOT               tests only: prefix for every absolute path read or written.
+#
+# Usage: sudo env HI_K3S_ROLE=server HI_K3S_PEERS=10.0.0.2 HI_ADMIN_CIDRS=198.51.100.0/24 ... bash -s < k3s-firewall.sh
+# Idempotent: rules already present are not re-added, and rules this step added on an earlier
+# run that are no longer wanted (a node left the stack) are deleted. Rules of other steps stay.
+STEP=k3s-firewall
+# ---- common helpers: begin (identical in every step script; test/host-bootstrap enforces it) ----
+set -euo pipefail
+set -o errtrace
+umask 022
+export LC_ALL=C
+# Tests point HI_ROOT at a scratch directory that stands in for "/"; on a host it is unset.
+ROOT="${HI_ROOT:-}"
+if [[ -n "$ROOT" && "$ROOT" != /* ]]; then
+  printf '[hybrid-inference:%s] HI_ROOT must be unset or an absolute path\n' "$STEP" >&2
+  exit 2
+fi
+
+# Every line carries "[hybrid-inference:<step>]" so the Pulumi log and the cloud-init journal
+# say which step spoke; failures go to stderr.
+say() { printf '[hybrid-inference:%s] %s\n' "$STEP" "$*"; }
+fail() { printf '[hybrid-inference:%s] %s\n' "$STEP" "$*" >&2; }
+die() {
+  fail "$@"
+  exit 1
+}
+# A command failing outside an explicit check still gets a prefixed message naming it, so a
+# bare "exit 100" from apt never reaches the user without context.
+on_err() {
+  # Subshells inherit the trap (errtrace): only the top-level shell reports.
+  if [[ "$BASHPID" == "$$" ]]; then
+    fail "unexpected failure (exit $1) at line $2 running: $3. Fix the cause reported above and re-run this step; it is safe to re-run."
+  fi
+  exit "$1"
+}
+trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
+
+is_uint() { [[ "$1" =~ ^[0-9]{1,9}$ ]]; }
+require() {
+  [[ -n "${!1:-}" ]] || die "$1 is not set: $2"
+}
+pkg_installed() {
+  local status
+  # shellcheck disable=SC2016 # ${db:Status-Abbrev} is a dpkg-query field, not a shell expansion
+  status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" || return 1
+  [[ "$status" == ii* ]]
+}
+APT_FRESH=0
+apt_get() {
+  # The lock timeout matters on first boot, when unattended-upgrades holds the dpkg lock for
+  # minutes; confold keeps any config file an operator already edited.
+  DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=600 \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+}
+apt_install() {
+  if [[ "$APT_FRESH" == 0 ]]; then
+    apt_get update || return 1
+    APT_FRESH=1
+  fi
+  apt_get install --no-install-recommends "$@"
+}
+os_release() {
+  local file="$ROOT/etc/os-release"
+  [[ -r "$file" ]] || return 1
+  sed -n "s/^$1=//p" "$file" | head -n 1 | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
+}
+# ---- common helpers: end ----
+
+readonly STATE_FILE=/var/lib/hybrid-inference/k3s-firewall-rules
+readonly API_PORT=6443
+readonly KUBELET_PORT=10250
+
+# Prints each entry of a comma-separated list as a normalised network, or one error line and fails.
+networks() {
+  python3 - "$1" "$2" <<'PY'
+import ipaddress, sys
+
+name, raw = sys.argv[1], sys.argv[2]
+out, errors = [], []
+for item in (part.strip() for part in raw.split(",")):
+    if not item:
+        continue
+    try:
+        if any(ch.isspace() or ch == "%" for ch in item):
+            raise ValueError("spaces and zone indices are not allowed")
+        parsed = ipaddress.ip_network(item, strict=True)
+        # A single address as ufw prints it back (no /32 or /128).
+        net = str(parsed.network_address) if parsed.prefixlen == parsed.max_prefixlen else str(parsed)
+    except ValueError as err:
+        errors.append(f"{name}: {item!r} is not an IPv4/IPv6 address or CIDR ({err})")
+        continue
+    if net not in out:
+        out.append(net)
+if errors:
+    print("; ".join(errors))
+    sys.exit(1)
+print("\n".join(out))
+PY
+}
+
+validate() {
+  local out
+  require HI_K3S_ROLE "pass the node's role, HI_K3S_ROLE=server or HI_K3S_ROLE=agent"
+  [[ "$HI_K3S_ROLE" == server || "$HI_K3S_ROLE" == agent ]] || die "HI_K3S_ROLE must be server or agent, got '$HI_K3S_ROLE'"
+  require HI_K3S_FLANNEL_PORT "pass the flannel UDP port, e.g. HI_K3S_FLANNEL_PORT=8472"
+  if ! [[ "$HI_K3S_FLANNEL_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ((HI_K3S_FLANNEL_PORT > 65535)); then
+    die "HI_K3S_FLANNEL_PORT must be a UDP port (1-65535), got '$HI_K3S_FLANNEL_PORT'"
+  fi
+  require HI_K3S_CLUSTER_CIDRS "pass the pod and service CIDRs, e.g. HI_K3S_CLUSTER_CIDRS=10.42.0.0/16,10.43.0.0/16"
+  # networks runs in a command substitution: its failure only ends that subshell, hence "|| die".
+  out="$(networks HI_K3S_CLUSTER_CIDRS "$HI_K3S_CLUSTER_CIDRS")" || die "$out"
+  mapfile -t CLUSTER <<<"$out"
+  PEERS=()
+  if [[ -n "${HI_K3S_PEERS:-}" ]]; then
+    out="$(networks HI_K3S_PEERS "$HI_K3S_PEERS")" || die "$out"
+    mapfile -t PEERS <<<"$out"
+  fi
+  ADMIN=()
+  if [[ "$HI_K3S_ROLE" == server ]]; then
+    require HI_ADMIN_CIDRS "the server's API must be reachable by whoever runs Pulumi: pass HI_ADMIN_CIDRS=203.0.113.0/24"
+    out="$(networks HI_ADMIN_CIDRS "$HI_ADMIN_CIDRS")" || die "$out"
+    mapfile -t ADMIN <<<"$out"
+  fi
+}
+
+# Rule specs as ufw takes them after "ufw", a tab, and what the rule is for.
+desired_rules() {
+  local net
+  for net in "${PEERS[@]}"; do
+    if [[ "$HI_K3S_ROLE" == server ]]; then printf 'allow from %s to any port %s proto tcp\tk3s api from node\n' "$net" "$API_PORT"; fi
+    printf 'allow from %s to any port %s proto tcp\tkubelet\n' "$net" "$KUBELET_PORT"
+    printf 'allow from %s to any port %s proto udp\tflannel\n' "$net" "$HI_K3S_FLANNEL_PORT"
+  done
+  for net in "${ADMIN[@]}"; do printf 'allow from %s to any port %s proto tcp\tk3s api from admin\n' "$net" "$API_PORT"; done
+  for net in "${CLUSTER[@]}"; do printf 'allow from %s to any\tk3s pods and services\n' "$net"; done
+}
+
+main() {
+  local added spec purpose words=() old
+  validate
+  command -v ufw >/dev/null 2>&1 || die "ufw is not installed: run the host bootstrap's firewall step first"
+  added="$(ufw show added 2>/dev/null || true)"
+  while IFS=$'\t' read -r spec purpose; do
+    if grep -qE "^ufw ${spec//./\\.}( comment .*)?\$" <<<"$added"; then continue; fi
+    read -ra words <<<"$spec"
+    ufw "${words[@]}" comment "hybrid-inference $purpose" >/dev/null || die "ufw rejected the rule '$spec': see its message above"
+    say "ufw: $spec ($purpose)"
+  done < <(desired_rules)
+  if [[ -f "$ROOT$STATE_FILE" ]]; then
+    while read -r old; do
+      [[ -n "$old" ]] || continue
+      if ! desired_rules | cut -f 1 | grep -qxF -- "$old"; then
+        read -ra words <<<"$old"
+        ufw delete "${words[@]}" >/dev/null || die "could not delete the stale rule '$old' (ufw delete $old)"
+        say "ufw: removed stale rule '$old'"
+      fi
+    done <"$ROOT$STATE_FILE"
+  fi
+  mkdir -p "$(dirname "$ROOT$STATE_FILE")"
+  desired_rules | cut -f 1 >"$ROOT$STATE_FILE"
+  say "k3s ports open to ${#PEERS[@]} other node(s)${ADMIN[0]:+, API to $(printf '%s ' "${ADMIN[@]}")}"
+}
+
+# Under "bash -s" stdin is this script, then the SSH channel: main reads /dev/null so no child
+# (an apt, dpkg or ufw prompt) can consume script text or wait for input that never comes.
+main "$@" </dev/null
