@@ -13,6 +13,7 @@ import { StackFileError, readStackFile } from "../core/config/source";
 import { loadPlan } from "../core/load";
 import { planCosts } from "../core/costs/plan-costs";
 import { renderFiles } from "../core/render/files";
+import { renderKubernetesFiles } from "../core/render/kubernetes/files";
 import { runProgramUnderMocks } from "./mock-run";
 import { issuesBlock, planSummary, resourcesTable } from "./report";
 
@@ -58,7 +59,8 @@ async function main(): Promise<number> {
   const { resources } = await runProgramUnderMocks(raw, plan);
   const outDir = path.resolve(values.out ?? path.join(ROOT, "out"), stack);
   rmSync(outDir, { recursive: true, force: true });
-  const files = renderFiles(plan);
+  // What each target really deploys: a Kubernetes stack's router config names Services, not containers.
+  const files = plan.spec.target === "kubernetes" ? renderKubernetesFiles(plan) : renderFiles(plan);
   for (const [rel, content] of Object.entries(files)) {
     const target = path.join(outDir, rel);
     mkdirSync(path.dirname(target), { recursive: true });

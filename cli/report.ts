@@ -4,6 +4,7 @@ import { GiB } from "../core/plan/memory";
 import type { DeploymentPlan } from "../core/plan/types";
 import { costSection } from "../core/costs/plan-costs";
 import { imageName } from "../core/render/containers";
+import { placementSummary } from "../core/render/kubernetes/placement-summary";
 import type { RecordedResource } from "./mock-run";
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -53,6 +54,8 @@ export function planSummary(plan: DeploymentPlan): string {
   out.push(`Models    ${router.modelNames.join(", ")}`);
   out.push(`Fallback  ${chain.join(" -> ")}`);
   if (router.frontier[0]) out.push(`Hard      requests tagged "${router.hardTag}" and prompts over ${engine.maxModelLen} tokens go to ${router.frontier[0].litellmModel}`);
+  const placement = placementSummary(plan);
+  if (placement) out.push("", placement);
   out.push("", costSection(plan));
   return out.join("\n");
 }

@@ -1,15 +1,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import type { DeploymentPlan } from "../core/plan/types";
 import { weightBytes } from "../core/plan/memory";
-import { type SecretSource, edgeContainer, engineContainer, routerContainer } from "../core/render/containers";
+import { edgeContainer, engineContainer, routerContainer } from "../core/render/containers";
 import { renderLitellmConfig } from "../core/render/litellm-config";
 import { prefetchStep } from "../core/render/prefetch";
 import type { GpuInventory } from "../core/render/host-bootstrap";
 import { GpuHost } from "./gpu-host";
 import { LiteLlmRouter } from "./litellm-router";
 import { LoraxServer, VllmServer } from "./engine-server";
+import { DeploymentSecrets } from "./deployment-secrets";
 import { sshKeyFile } from "./ssh-key-file";
 import { TlsEdge } from "./tls-edge";
 
@@ -42,23 +42,9 @@ export class HybridInference extends pulumi.ComponentResource {
     super("hybrid:index:HybridInference", name, facts, opts);
     const { plan } = args;
 
-    const masterKey = new random.RandomPassword(`${name}-master-key`, { length: 48, special: false }, { parent: this });
-    const engineKey = new random.RandomPassword(`${name}-engine-key`, { length: 48, special: false }, { parent: this });
-    this.masterKey = pulumi.secret(pulumi.interpolate`sk-${masterKey.result}`);
-    const secrets = (source: SecretSource): pulumi.Output<string> => {
-      switch (source.kind) {
-        case "config":
-          return args.secret(source.configKey);
-        case "engine-api-key":
-          return pulumi.secret(engineKey.result);
-        case "router-master-key":
-          return this.masterKey;
-        default: {
-          const unreachable: never = source;
-          throw new pulumi.ResourceError(`unknown secret source ${JSON.stringify(unreachable)}`, this);
-        }
-      }
-    };
+    const deploymentSecrets = new DeploymentSecrets(name, args.secret, this);
+    this.masterKey = deploymentSecrets.masterKey;
+    const secrets = deploymentSecrets.resolve;
 
     const privateKey = args.secret(plan.spec.access.ssh_private_key_secret);
     const keyFile = sshKeyFile(plan.spec.stack, privateKey);

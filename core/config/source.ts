@@ -35,7 +35,7 @@ export class StackFileError extends Error {
 export function parseStackYaml(text: string, stack: string): RawStackConfig {
   let doc: unknown;
   try {
-    doc = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+    doc = parseYaml(text, { prettyErrors: true, uniqueKeys: true, logLevel: "error" });
   } catch (e) {
     const message = (e as Error).message.split("\n")[0] ?? "is not valid YAML";
     throw new StackFileError(error(`Pulumi.${stack}.yaml`, `is not valid YAML: ${message}`, "fix the YAML syntax at the line and column given"));
