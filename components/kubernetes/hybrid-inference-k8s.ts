@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeploymentPlan } from "../../core/plan/types";
+import type { SecretSource } from "../../core/render/containers";
 import type { GpuInventory } from "../../core/render/host-bootstrap";
 import { resolveSecrets } from "../../core/render/kubernetes/files";
 import type { Manifest } from "../../core/render/kubernetes/types";
@@ -24,7 +25,7 @@ type Secretive = pulumi.Output<string>;
  * rendered by core/render/kubernetes/workloads.ts, all through one explicit Kubernetes provider.
  */
 export class HybridInferenceK8s extends pulumi.ComponentResource {
-  public readonly routerUrl: pulumi.Output<string>;
+  public readonly routerUrl: pulumi.Output<string | undefined>;
   public readonly modelNames: pulumi.Output<string[]>;
   public readonly inventory: pulumi.Output<Record<string, GpuInventory>>;
   /** The router's master key (`sk-...`): a Pulumi secret. */
@@ -65,6 +66,16 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
       }
     }
 
+    this.routerUrl = plan.spec.workloads ? this.deployWorkloads(name, plan, provider, secrets) : pulumi.output(undefined);
+    this.modelNames = pulumi.output(plan.spec.workloads ? [...plan.router.modelNames] : []);
+    this.registerOutputs({
+      routerUrl: this.routerUrl, modelNames: this.modelNames, inventory: this.inventory, masterKey: this.masterKey, kubeconfig: this.kubeconfig,
+    });
+  }
+
+  /** Namespace, secrets, config, engines, router and policies on the cluster; returns the router's URL. */
+  private deployWorkloads(name: string, plan: DeploymentPlan, provider: k8s.Provider, secrets: (s: SecretSource) => Secretive): pulumi.Output<string> {
+    const k = plan.spec.kubernetes;
     const workloads = renderKubernetesWorkloads(plan);
     const [namespaceManifest, ...rest] = workloadManifests(workloads);
     const namespace = this.create(name, resolveSecrets(namespaceManifest!, secrets), provider, []);
@@ -77,7 +88,7 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
 
     const known = kubernetesRouterUrl(plan);
     const port = plan.router.port;
-    this.routerUrl = known !== null
+    return known !== null
       ? pulumi.output(known)
       // A LoadBalancer on an existing cluster: its address is in the Service's status.
       : routerService.status.apply((s) => {
@@ -85,10 +96,6 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
           const host = lb?.ip ?? lb?.hostname;
           return host ? `http://${host.includes(":") ? `[${host}]` : host}:${port}` : `(pending: kubectl -n ${k.namespace} get service ${ROUTER_NAME})`;
         });
-    this.modelNames = pulumi.output([...plan.router.modelNames]);
-    this.registerOutputs({
-      routerUrl: this.routerUrl, modelNames: this.modelNames, inventory: this.inventory, masterKey: this.masterKey, kubeconfig: this.kubeconfig,
-    });
   }
 
   /** One rendered manifest as its `@pulumi/kubernetes` resource, named after its kind and name. */

@@ -236,6 +236,8 @@ export const STACK_KEYS = {
   router: { schema: routerSchema, required: true },
   access: { schema: accessSchema, required: true },
   traffic: { schema: trafficSchema.default(trafficSchema.parse({})), required: false },
+  /** false: bootstrap and verify the hosts (or the cluster) only, deploy no engine or router. */
+  workloads: { schema: z.boolean().default(true), required: false },
   kubernetes: { schema: kubernetesSchema.default(kubernetesSchema.parse({})), required: false },
 } as const;
 
@@ -267,6 +269,8 @@ export interface StackSpec {
   readonly router: RouterConfig;
   readonly access: AccessConfig;
   readonly traffic: TrafficConfig;
+  /** Deploy engines and router (true), or bring up the hosts only (false). */
+  readonly workloads: boolean;
   /** Settings of the kubernetes target (defaults when the stack has none). */
   readonly kubernetes: KubernetesConfig;
 }

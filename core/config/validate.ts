@@ -61,6 +61,7 @@ export function validateStackConfig(raw: RawStackConfig): ValidationResult {
     router: parsed.router!,
     access: parsed.access!,
     traffic: parsed.traffic!,
+    workloads: parsed.workloads!,
     kubernetes: parsed.kubernetes!,
   };
   return { spec, issues };
