@@ -1,0 +1,132 @@
+/**
+ * The Pulumi CLI and plugins built by scripts/build-pulumi.sh, and the environment the engine
+ * tests run them in.
+ *
+ * The binaries live in `<cache>/<cli version>/bin` (the version in `<cache>/current`, or
+ * HI_PULUMI_VERSION), where `<cache>` is HI_PULUMI_CACHE or ~/.cache/hybrid-inference/pulumi,
+ * as in the build script. A binary the script could not build has its
+ * reason in `status/<name>.missing` (e.g. the module proxy's 403), which the tests quote when
+ * they skip. Set HI_REQUIRE_ENGINE=1 (CI) to make a missing binary fail the test instead.
+ *
+ * Everything the CLI writes goes under a per-test temp directory: PULUMI_HOME, the file
+ * backend's state, the SSH key file. Nothing may download a plugin
+ * (PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION) or check for updates.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+
+export const REPO = path.resolve(__dirname, "..", "..");
+export const PROJECT = "hybrid-inference";
+export const PASSPHRASE = "engine-test-passphrase";
+
+export type PluginName = "command" | "docker" | "random" | "kubernetes";
+export type BinaryName = "pulumi" | "pulumi-language-nodejs" | `pulumi-resource-${PluginName}`;
+
+export interface Toolchain {
+  /** CLI version, e.g. v3.274.1, or undefined when the build script never ran. */
+  readonly version: string | undefined;
+  /** `<cache>/<version>`: the Automation API's `PulumiCommand.get({ root })` looks in `root/bin`. */
+  readonly root: string;
+  readonly bin: string;
+  /** Path of a built binary, or undefined. */
+  path(name: BinaryName): string | undefined;
+  /** Why a binary is absent: the build script's recorded error, or a hint to run it. */
+  whyMissing(name: BinaryName): string;
+}
+
+/** Where scripts/build-pulumi.sh puts its builds (keep the two in step). */
+export function pulumiCacheRoot(): string {
+  const xdg = process.env["XDG_CACHE_HOME"] ?? path.join(homedir(), ".cache");
+  return process.env["HI_PULUMI_CACHE"] ?? path.join(xdg, "hybrid-inference", "pulumi");
+}
+
+export function findToolchain(): Toolchain {
+  const cacheRoot = pulumiCacheRoot();
+  const currentFile = path.join(cacheRoot, "current");
+  const version = process.env["HI_PULUMI_VERSION"] ?? (existsSync(currentFile) ? readFileSync(currentFile, "utf8").trim() : undefined);
+  const root = path.join(cacheRoot, version ?? "unbuilt");
+  const bin = path.join(root, "bin");
+  return {
+    version,
+    root,
+    bin,
+    path(name) {
+      const file = path.join(bin, name);
+      return existsSync(file) ? file : undefined;
+    },
+    whyMissing(name) {
+      const status = path.join(root, "status", `${name}.missing`);
+      if (existsSync(status)) return `${name} could not be built: ${readFileSync(status, "utf8").trim()}`;
+      return `${name} is not built: run 'bash scripts/build-pulumi.sh' (builds the Pulumi CLI and plugins into ${pulumiCacheRoot()})`;
+    },
+  };
+}
+
+/** Plugins a stack's program loads: its target's providers. */
+export function pluginsFor(target: string): PluginName[] {
+  return target === "kubernetes" ? ["command", "kubernetes", "random"] : ["command", "docker", "random"];
+}
+
+/** The binaries missing from `needs`, each with its reason; empty when all are built. */
+export function missing(tc: Toolchain, needs: readonly BinaryName[]): string[] {
+  return needs.filter((n) => tc.path(n) === undefined).map((n) => tc.whyMissing(n));
+}
+
+/**
+ * How the program runs. With `pulumi-language-nodejs` the CLI runs the project as users do
+ * (`node @pulumi/pulumi/cmd/run` with ts-node, Pulumi.yaml's runtime options). Without it, the
+ * Automation API's inline program: the CLI connects to a language runtime inside the test
+ * process (`--client`), which runs the same index.ts; everything else (engine, config, secrets,
+ * providers, state) is the same.
+ */
+export function programMode(tc: Toolchain): "project" | "inline" {
+  return tc.path("pulumi-language-nodejs") ? "project" : "inline";
+}
+
+interface SkipContext {
+  skip(note?: string): never;
+}
+
+/** Skips the test with `reasons`, or fails it when HI_REQUIRE_ENGINE=1 (CI must not skip silently). */
+export function skipUnlessBuilt(ctx: SkipContext, reasons: readonly string[]): void {
+  if (reasons.length === 0) return;
+  const message = `real-engine test needs binaries that are not built here: ${reasons.join("; ")}`;
+  if (process.env["HI_REQUIRE_ENGINE"] === "1") throw new Error(`${message} (HI_REQUIRE_ENGINE=1)`);
+  ctx.skip(message);
+}
+
+/**
+ * Environment of every CLI run: isolated PULUMI_HOME and backend, passphrase secrets, no
+ * update checks, no plugin downloads, the built binaries and Node 22 (node_modules/.bin)
+ * first on PATH. Variables a CI might set globally that would send the CLI elsewhere
+ * (PULUMI_ACCESS_TOKEN, a cloud PULUMI_BACKEND_URL) are overridden.
+ */
+export function engineEnv(tc: Toolchain, dirs: { home: string; state: string; keyDir: string }): Record<string, string> {
+  return {
+    PATH: [tc.bin, path.join(REPO, "node_modules", ".bin"), process.env["PATH"] ?? "/usr/bin:/bin"].join(path.delimiter),
+    PULUMI_HOME: dirs.home,
+    PULUMI_BACKEND_URL: `file://${dirs.state}`,
+    PULUMI_ACCESS_TOKEN: "",
+    PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+    PULUMI_CONFIG_PASSPHRASE_FILE: "",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+    PULUMI_SKIP_CONFIRMATIONS: "true",
+    HYBRID_INFERENCE_KEY_DIR: dirs.keyDir,
+    NO_COLOR: "1",
+  };
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs the built CLI directly (for what the Automation API does not wrap, e.g. `login`). */
+export async function runCli(tc: Toolchain, args: readonly string[], env: Record<string, string>, cwd: string): Promise<string> {
+  const cli = tc.path("pulumi");
+  if (!cli) throw new Error(tc.whyMissing("pulumi"));
+  const { stdout } = await execFileAsync(cli, [...args, "--non-interactive"], { cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}

@@ -1,0 +1,161 @@
+/**
+ * `pulumi up` of the host bootstrap with the real Pulumi engine and command provider, against
+ * the SSH test host on loopback (ssh-host.ts: a real sshd on 127.0.0.2, whose sessions' `sudo`
+ * runs the steps against a fake root and stub tools that answer like a ready GPU server).
+ *
+ * The stack (loopback-stack.ts) has `workloads: false`: hosts only, so no Docker provider, engine
+ * or router (they need a Docker engine this machine lacks). Asserted:
+ * 1. `pulumi up` runs every bootstrap step over SSH, in order, once, and the stack's
+ *    gpuInventory output is what the host's nvidia-smi reported;
+ * 2. a second `pulumi up` changes nothing and opens no SSH session;
+ * 3. `pulumi preview --expect-no-changes` passes;
+ * 4. `pulumi destroy` removes every resource (the steps have no delete command: nothing runs
+ *    on the host).
+ *
+ * Needs the CLI and the command and random plugins (scripts/build-pulumi.sh) and OpenSSH's
+ * server (scripts/install-sshd.sh); skipped with the reason without them, failed with
+ * HI_REQUIRE_ENGINE=1.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderHostBootstrap, renderStepCommand } from "../../core/render/host-bootstrap";
+import { LOOPBACK_HOST, LOOPBACK_STACK, loopbackHostPlan, loopbackValues, readyHostOptions, schemaHasWorkloads, writeLoopbackStackFile } from "./loopback-stack";
+import { type SshTestHost, readyHost, sshHostMissing, startSshTestHost } from "./ssh-host";
+import { findToolchain, missing, skipUnlessBuilt } from "./toolchain";
+import { type EngineStack, createEngineStack, errorDiagnostics, lastOutput, recorder, resourceSteps } from "./workspace";
+
+const tc = findToolchain();
+const unavailable = [...missing(tc, ["pulumi", "pulumi-resource-command", "pulumi-resource-random"]), ...sshHostMissing()];
+
+let host: SshTestHost | undefined;
+let es: EngineStack | undefined;
+let dir: string | undefined;
+/** Set when a phase fails: the later ones depend on it and skip. */
+let broken: string | undefined;
+
+beforeAll(async () => {
+  if (unavailable.length > 0) return;
+  dir = mkdtempSync(path.join(tmpdir(), "hi-engine-up-"));
+  host = await startSshTestHost();
+  const values = loopbackValues(host);
+  readyHost(host.sandbox, readyHostOptions(loopbackHostPlan(values)));
+  const stackFile = path.join(dir, `Pulumi.${LOOPBACK_STACK}.yaml`);
+  writeLoopbackStackFile(stackFile, values);
+  es = await createEngineStack(tc, { stackFile, secrets: { sshPrivateKey: host.privateKey } });
+}, 180_000);
+
+afterAll(async () => {
+  es?.cleanup();
+  await host?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Ctx {
+  skip(note?: string): never;
+}
+
+function ready(ctx: Ctx): { host: SshTestHost; es: EngineStack } {
+  skipUnlessBuilt(ctx, unavailable);
+  if (broken) ctx.skip(`an earlier phase failed: ${broken}`);
+  if (!host || !es) throw new Error("the SSH test host or the stack was not set up");
+  return { host, es };
+}
+
+/** Runs a phase; a failure marks the later phases as skipped. */
+async function phase<T>(name: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    broken = name;
+    throw e;
+  }
+}
+
+/** Counts of the operation's resource changes other than "same". */
+function changes(summary: { resourceChanges?: Partial<Record<string, number>> }): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [op, n] of Object.entries(summary.resourceChanges ?? {})) if (op !== "same" && n !== undefined && n > 0) out[op] = n;
+  return out;
+}
+
+describe("pulumi up of the host bootstrap against the SSH test host (real engine)", () => {
+  it("uses a stack the schema accepts (hybrid-inference:workloads)", () => {
+    // Not a skip: the stack relies on this key, which core/config/schema.ts must define.
+    expect(schemaHasWorkloads(), "core/config/schema.ts has no `workloads` key: the up test's stack sets workloads: false").toBe(true);
+  });
+
+  it("pulumi up runs every bootstrap step over SSH, in order, and reports the host's GPUs", async (ctx) => {
+    const { host: h, es: s } = ready(ctx);
+    await phase("first pulumi up", async () => {
+      const plan = loopbackHostPlan(loopbackValues(h));
+      const steps = renderHostBootstrap(plan.bootstrap);
+      const res = await s.stack.up(recorder(s));
+      expect(errorDiagnostics(s), lastOutput(s)).toEqual([]);
+      expect(res.summary.result, lastOutput(s)).toBe("succeeded");
+
+      const touched = resourceSteps(s);
+      const types = touched.map((t) => t.type);
+      // Hosts only: nothing of Docker (no provider dials a daemon that is not there).
+      expect(types.filter((t) => t.includes("docker")), lastOutput(s)).toEqual([]);
+      expect(types).toContain("hybrid:host:GpuHost");
+      expect(touched.filter((t) => t.type === "command:remote:Command" && t.op === "create")).toHaveLength(steps.length);
+      expect(touched.filter((t) => t.type === "command:local:Command" && t.urn.endsWith("wait-for-reboot"))).toHaveLength(1);
+
+      // On the host: one SSH session per step, in order, each the component's exact command line.
+      const sb = h.sandbox;
+      expect(sb.calls("ssh-session").map((c) => c[1])).toEqual(steps.map(renderStepCommand));
+      expect(sb.calls("sudo")).toHaveLength(steps.length);
+      // Each step spoke (logging: stdoutAndStderr puts its output in the update's log).
+      const log = s.output.join("");
+      for (const step of steps) expect(log, `no output of step ${step.name}`).toContain(`[hybrid-inference:${step.name}]`);
+      expect(sb.callLines("apt-get").some((l) => l.includes("docker-ce"))).toBe(true);
+      expect(sb.callLines("ufw")).toContain("ufw --force enable");
+      expect(sb.calls("systemd-run"), "no reboot is due on a host whose driver is loaded").toEqual([]);
+
+      const o = readyHostOptions(plan);
+      expect(res.outputs["gpuInventory"]?.value).toEqual({
+        [LOOPBACK_HOST]: {
+          gpus: Array.from({ length: o.gpuCount }, () => ({ name: o.gpuName, memoryMiB: o.memoryMiB - 12 })),
+          driverVersion: expect.stringMatching(new RegExp(`^${o.driverBranch}\\.`)),
+          cudaVersion: "13.0",
+        },
+      });
+    });
+  }, 600_000);
+
+  it("a second pulumi up changes nothing and opens no SSH session", async (ctx) => {
+    const { host: h, es: s } = ready(ctx);
+    await phase("second pulumi up", async () => {
+      h.sandbox.clearCalls();
+      const res = await s.stack.up(recorder(s));
+      expect(errorDiagnostics(s), lastOutput(s)).toEqual([]);
+      expect(changes(res.summary), lastOutput(s)).toEqual({});
+      expect(h.sandbox.calls("ssh-session")).toEqual([]);
+    });
+  }, 300_000);
+
+  it("pulumi preview --expect-no-changes passes", async (ctx) => {
+    const { host: h, es: s } = ready(ctx);
+    await phase("preview --expect-no-changes", async () => {
+      const res = await s.stack.preview({ ...recorder(s), expectNoChanges: true });
+      expect(changes({ resourceChanges: res.changeSummary }), lastOutput(s)).toEqual({});
+      expect(h.sandbox.calls("ssh-session")).toEqual([]);
+    });
+  }, 300_000);
+
+  it("pulumi destroy removes every resource without running anything on the host", async (ctx) => {
+    const { host: h, es: s } = ready(ctx);
+    await phase("destroy", async () => {
+      const res = await s.stack.destroy(recorder(s));
+      expect(errorDiagnostics(s), lastOutput(s)).toEqual([]);
+      expect(res.summary.result, lastOutput(s)).toBe("succeeded");
+      expect(res.summary.resourceChanges?.["delete"] ?? 0).toBeGreaterThan(0);
+      expect(h.sandbox.calls("sudo")).toEqual([]);
+      const state = await s.stack.exportStack();
+      const left = (state.deployment as { resources?: unknown[] }).resources ?? [];
+      expect(left).toEqual([]);
+    });
+  }, 300_000);
+});
