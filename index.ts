@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HybridInference } from "./components/hybrid-inference";
 import { HybridInferenceK8s } from "./components/kubernetes/hybrid-inference-k8s";
-import { StackConfigError, formatIssues } from "./core/config/issues";
+import { StackConfigError } from "./core/config/issues";
 import { pulumiStackConfig } from "./core/config/pulumi-config";
 import { loadPlan } from "./core/load";
 
@@ -14,7 +14,8 @@ if (!plan) {
   // RunError: Pulumi prints the message without a stack trace, and nothing is deployed.
   throw new pulumi.RunError(new StackConfigError(issues).message);
 }
-for (const w of issues) pulumi.log.warn(formatIssues([w]));
+// Pulumi labels these as warnings itself.
+for (const w of issues) pulumi.log.warn(`${w.path}: ${w.message}\n    fix: ${w.fix}`);
 
 const config = new pulumi.Config();
 const args = { plan, secret: (key: string) => config.requireSecret(key) };

@@ -129,6 +129,8 @@ export function plan(spec: StackSpec): PlanResult {
     const bootstrap: HostBootstrapParams = {
       hostName: h.name,
       sshUser: h.ssh_user,
+      // The firewall admits SSH on this port only: anything else locks the deployment out.
+      sshPort: h.ssh_port,
       gpu: { smiName: gpu.smiName, count: h.gpu_count, memoryMiB: gpu.vramGiB * 1024, minDriverBranch: gpu.minDriverBranch, openKernelModules: gpu.requiresOpenKernelModules },
       cacheDir: spec.access.cache_dir,
       minFreeDiskGB: Math.ceil((weights / 1e9) * 1.5 + IMAGE_DISK_GB),
