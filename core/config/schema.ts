@@ -140,6 +140,8 @@ export const routerSchema = z.strictObject({
   hard_tag: z.string().regex(/^[a-z][a-z0-9-]*$/).default("hard"),
   /** Accept a prod stack with no frontier fallback (otherwise an error). */
   allow_no_frontier: z.boolean().default(false),
+  /** Serve LiteLLM's admin UI and API docs (off: attack surface a config-only proxy does not need). */
+  admin_ui: z.boolean().default(false),
   request_timeout_s: z.number().int().min(1).max(3600).default(120),
   num_retries: z.number().int().min(0).max(10).default(1),
   allowed_fails: z.number().int().min(1).max(100).default(3),

@@ -113,6 +113,8 @@ export interface RouterPlan {
   readonly numRetries: number;
   readonly allowedFails: number;
   readonly cooldownTimeS: number;
+  /** Serve LiteLLM's admin UI and API docs. */
+  readonly adminUi: boolean;
   readonly hostName: string;
   readonly port: number;
   readonly numWorkers: number;

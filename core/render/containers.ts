@@ -116,10 +116,9 @@ export function routerContainer(plan: DeploymentPlan, configYaml: string): Conta
       LITELLM_TELEMETRY_DISABLED: "True",
       // No .env file loading from the working directory.
       LITELLM_MODE: "PRODUCTION",
-      // The admin UI and API docs are attack surface a config-only proxy does not need.
-      DISABLE_ADMIN_UI: "True",
-      NO_DOCS: "True",
-      NO_REDOC: "True",
+      // The admin UI and API docs are attack surface a config-only proxy does not need,
+      // unless the stack asks for them (router.admin_ui).
+      ...(router.adminUi ? {} : { DISABLE_ADMIN_UI: "True", NO_DOCS: "True", NO_REDOC: "True" }),
     },
     secretEnv,
     gpus: null,

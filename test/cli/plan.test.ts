@@ -33,8 +33,10 @@ describe("npm run plan", () => {
     const configFile = report.files.find((f) => f.endsWith("litellm-config.yaml"));
     expect(configFile, "a rendered router config").toBeDefined();
     expect(readFileSync(configFile!, "utf8")).toContain("master_key: os.environ/LITELLM_MASTER_KEY");
-    // Secrets stay masked in everything plan writes.
+    // Secrets stay masked in everything plan writes and prints (the stack files' secure values say PLACEHOLDER).
     expect(readFileSync(path.join(out, stack, "resources.json"), "utf8")).not.toContain("PLACEHOLDER");
+    expect(r.stdout + r.stderr).not.toContain("PLACEHOLDER");
+    for (const f of report.files) expect(readFileSync(f, "utf8"), f).not.toContain("PLACEHOLDER");
   }, 60_000);
 
   it("prints the fit and capacity report and the resources for a human", () => {
