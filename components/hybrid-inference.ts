@@ -5,6 +5,7 @@ import { weightBytes } from "../core/plan/memory";
 import { type SecretSource, edgeContainer, engineContainer, routerContainer } from "../core/render/containers";
 import { renderLitellmConfig } from "../core/render/litellm-config";
 import { prefetchStep } from "../core/render/prefetch";
+import { policyFacts } from "../core/plan/policy-facts";
 import type { GpuInventory } from "../core/render/host-bootstrap";
 import { GpuHost } from "./gpu-host";
 import { LiteLlmRouter } from "./litellm-router";
@@ -36,13 +37,8 @@ export class HybridInference extends pulumi.ComponentResource {
   private readonly secrets: (source: SecretSource) => pulumi.Output<string>;
 
   constructor(name: string, private readonly args: HybridInferenceArgs, opts?: pulumi.ComponentResourceOptions) {
-    // What policy packs need to see of the stack (e.g. the UK-residency rule): the
-    // component's inputs and outputs, plain and non-secret.
-    const facts = {
-      environment: args.plan.spec.environment,
-      residency: args.plan.spec.residency,
-      hosts: args.plan.hosts.map((h) => ({ name: h.name, address: h.address, datacenter: h.datacenter })),
-    };
+    // Plain facts for policy packs (UK residency, prod resilience).
+    const facts = policyFacts(args.plan);
     super("hybrid:index:HybridInference", name, facts, opts);
     const { plan } = args;
 

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeploymentPlan } from "../../core/plan/types";
 import type { SecretSource } from "../../core/render/containers";
+import { policyFacts } from "../../core/plan/policy-facts";
 import type { GpuInventory } from "../../core/render/host-bootstrap";
 import { resolveSecrets } from "../../core/render/kubernetes/files";
 import type { Manifest } from "../../core/render/kubernetes/types";
@@ -34,7 +35,9 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
   public readonly kubeconfig: pulumi.Output<string>;
 
   constructor(name: string, args: HybridInferenceK8sArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("hybrid:k8s:HybridInference", name, {}, opts);
+    // Plain facts for policy packs (UK residency, prod resilience).
+    const facts = policyFacts(args.plan);
+    super("hybrid:k8s:HybridInference", name, facts, opts);
     const { plan } = args;
     const k = plan.spec.kubernetes;
 
@@ -69,6 +72,7 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
     this.routerUrl = plan.spec.workloads ? this.deployWorkloads(name, plan, provider, secrets) : pulumi.output(undefined);
     this.modelNames = pulumi.output(plan.spec.workloads ? [...plan.router.modelNames] : []);
     this.registerOutputs({
+      ...facts,
       routerUrl: this.routerUrl, modelNames: this.modelNames, inventory: this.inventory, masterKey: this.masterKey, kubeconfig: this.kubeconfig,
     });
   }
