@@ -11,11 +11,12 @@
  * Pure: reads the template files, imports nothing from Pulumi.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { stringify as stringifyYaml } from "yaml";
+import { renderScript } from "./script";
 
 export interface HostBootstrapParams {
   /** Name of the host in the stack; used in error messages only. */
@@ -139,7 +140,7 @@ export function hostTemplatesDir(): string {
 }
 
 function readTemplate(name: string): string {
-  return readFileSync(path.join(hostTemplatesDir(), `${name}.sh`), "utf8");
+  return renderScript(path.join(hostTemplatesDir(), `${name}.sh`));
 }
 
 /**

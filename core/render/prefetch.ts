@@ -3,16 +3,16 @@
  * image, same cache as the engine, so a changed model, quantization or engine version is
  * downloaded while the old engine still serves.
  */
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { DeploymentPlan } from "../plan/types";
 import { imageName } from "./containers";
-import { type BootstrapStep, hostTemplatesDir, makeStep } from "./host-bootstrap";
+import { type BootstrapStep, makeStep } from "./host-bootstrap";
+import { renderScript } from "./script";
 
 export const PREFETCH_STEP = "prefetch-weights";
 
 export function prefetchStep(plan: DeploymentPlan): BootstrapStep {
-  const script = readFileSync(path.join(hostTemplatesDir(), "..", "engine", `${PREFETCH_STEP}.sh`), "utf8");
+  const script = renderScript(path.join("engine", `${PREFETCH_STEP}.sh`));
   const hubAdapters = (plan.engine.lora?.adapters ?? []).filter((a) => a.hostPath === undefined).map((a) => a.enginePath);
   return makeStep(PREFETCH_STEP, script, {
     HI_ENGINE_IMAGE: imageName(plan.engine.image),

@@ -15,67 +15,7 @@
 # Usage: sudo bash -s < container-toolkit.sh
 # Idempotent: does nothing when nvidia-container-toolkit is installed.
 STEP=container-toolkit
-# ---- common helpers: begin (identical in every step script; test/host-bootstrap enforces it) ----
-set -euo pipefail
-set -o errtrace
-umask 022
-export LC_ALL=C
-# Tests point HI_ROOT at a scratch directory that stands in for "/"; on a host it is unset.
-ROOT="${HI_ROOT:-}"
-if [[ -n "$ROOT" && "$ROOT" != /* ]]; then
-  printf '[hybrid-inference:%s] HI_ROOT must be unset or an absolute path\n' "$STEP" >&2
-  exit 2
-fi
-
-# Every line carries "[hybrid-inference:<step>]" so the Pulumi log and the cloud-init journal
-# say which step spoke; failures go to stderr.
-say() { printf '[hybrid-inference:%s] %s\n' "$STEP" "$*"; }
-fail() { printf '[hybrid-inference:%s] %s\n' "$STEP" "$*" >&2; }
-die() {
-  fail "$@"
-  exit 1
-}
-# A command failing outside an explicit check still gets a prefixed message naming it, so a
-# bare "exit 100" from apt never reaches the user without context.
-on_err() {
-  # Subshells inherit the trap (errtrace): only the top-level shell reports.
-  if [[ "$BASHPID" == "$$" ]]; then
-    fail "unexpected failure (exit $1) at line $2 running: $3. Fix the cause reported above and re-run this step; it is safe to re-run."
-  fi
-  exit "$1"
-}
-trap 'on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
-
-is_uint() { [[ "$1" =~ ^[0-9]{1,9}$ ]]; }
-require() {
-  [[ -n "${!1:-}" ]] || die "$1 is not set: $2"
-}
-pkg_installed() {
-  local status
-  # shellcheck disable=SC2016 # ${db:Status-Abbrev} is a dpkg-query field, not a shell expansion
-  status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" || return 1
-  [[ "$status" == ii* ]]
-}
-APT_FRESH=0
-apt_get() {
-  # The lock timeout matters on first boot, when unattended-upgrades holds the dpkg lock for
-  # minutes; confold keeps any config file an operator already edited.
-  DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=600 \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
-}
-apt_install() {
-  if [[ "$APT_FRESH" == 0 ]]; then
-    apt_get update || return 1
-    APT_FRESH=1
-  fi
-  apt_get install --no-install-recommends "$@"
-}
-os_release() {
-  local file="$ROOT/etc/os-release"
-  [[ -r "$file" ]] || return 1
-  sed -n "s/^$1=//p" "$file" | head -n 1 | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
-}
-# ---- common helpers: end ----
+# @include common.sh (inlined by core/render/script.ts; see templates/lib/common.sh)
 
 readonly KEY_URL=https://nvidia.github.io/libnvidia-container/gpgkey
 readonly KEYRING=/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg

@@ -18,6 +18,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { hostTemplatesDir } from "../../core/render/host-bootstrap";
+import { renderScript } from "../../core/render/script";
 
 export const TEMPLATES = hostTemplatesDir();
 
@@ -159,7 +160,7 @@ export class Sandbox {
    * its variables in the environment.
    */
   runStep(step: string, env: Record<string, string>): RunResult {
-    const script = readFileSync(path.join(TEMPLATES, `${step}.sh`), "utf8");
+    const script = renderScript(path.join(TEMPLATES, `${step}.sh`));
     return this.runText(script, env);
   }
 

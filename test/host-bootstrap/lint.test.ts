@@ -1,29 +1,25 @@
-import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BOOTSTRAP_STEPS } from "../../core/render/host-bootstrap";
+import { renderScript } from "../../core/render/script";
 import { TEMPLATES } from "./harness";
+import { shellcheckRendered } from "./shellcheck";
 
 const scripts = readdirSync(TEMPLATES)
   .filter((f) => f.endsWith(".sh"))
   .sort();
 const stepScripts = scripts.filter((f) => f !== "run-all.sh");
-const text = (f: string): string => readFileSync(path.join(TEMPLATES, f), "utf8");
+/** The script as it runs: the shared helpers inlined. */
+const text = (f: string): string => renderScript(path.join(TEMPLATES, f));
+const source = (f: string): string => readFileSync(path.join(TEMPLATES, f), "utf8");
 
 describe("shellcheck", () => {
   it("passes at the strictest severity (-S style) on every script in templates/ and scripts/", () => {
-    const version = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
-    if (version.error || version.status !== 0) {
-      throw new Error("shellcheck is not installed: run scripts/install-shellcheck.sh");
-    }
     const root = path.join(TEMPLATES, "..", "..");
-    const others = ["templates/local", "templates/engine", "scripts", ".ci"].flatMap((d) =>
+    const others = ["templates/local", "templates/engine", "templates/lib", "scripts", ".ci"].flatMap((d) =>
       readdirSync(path.join(root, d)).filter((f) => f.endsWith(".sh") || f === "run").map((f) => path.join(root, d, f)));
-    const files = [...scripts.map((f) => path.join(TEMPLATES, f)), ...others];
-    const r = spawnSync("shellcheck", ["-x", "-S", "style", "-s", "bash", ...files], { encoding: "utf8" });
-    expect(r.stdout + r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expect(shellcheckRendered([...scripts.map((f) => path.join(TEMPLATES, f)), ...others])).toBe("");
   });
 });
 
@@ -47,15 +43,13 @@ describe("script conventions", () => {
     expect(s.trimEnd().endsWith('main "$@" </dev/null')).toBe(true);
   });
 
-  it("keeps the common helper block byte-identical in every script", () => {
-    const block = (s: string): string => {
-      const begin = s.indexOf("# ---- common helpers: begin");
-      const end = s.indexOf("# ---- common helpers: end");
-      expect(begin).toBeGreaterThan(0);
-      return s.slice(begin, end);
-    };
-    const first = block(text(scripts[0] ?? ""));
-    for (const f of scripts) expect(block(text(f)), f).toBe(first);
+  it("takes the shared helpers from templates/lib/common.sh, once, after setting STEP", () => {
+    for (const f of scripts) {
+      const s = source(f);
+      expect(s.match(/^# @include common\.sh\b/gm), f).toHaveLength(1);
+      expect(s.indexOf("\nSTEP="), f).toBeLessThan(s.indexOf("# @include common.sh"));
+      expect(text(f), f).toContain("# ---- common helpers: begin (inlined from templates/lib/common.sh) ----");
+    }
   });
 
   it.each(scripts)("%s: documents every HI_* variable it reads in its header comment", (f) => {

@@ -1,13 +1,13 @@
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readStackFile } from "../../core/config/source";
 import { loadPlan } from "../../core/load";
 import { renderStepCommand } from "../../core/render/host-bootstrap";
 import { prefetchCommand, prefetchStep } from "../../core/render/prefetch";
+import { renderScript } from "../../core/render/script";
 import { Sandbox } from "./harness";
 
-const SCRIPT = readFileSync(path.join(__dirname, "..", "..", "templates", "engine", "prefetch-weights.sh"), "utf8");
+const SCRIPT = renderScript(path.join("engine", "prefetch-weights.sh"));
 const env = {
   HI_ENGINE_IMAGE: "vllm/vllm-openai:v0.33.0",
   HI_CACHE_DIR: "/var/lib/hybrid-inference/models",

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { renderScript } from "../../core/render/script";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import fc from "fast-check";
@@ -47,7 +47,7 @@ describe("renderHostBootstrap", () => {
   it("returns the steps in order, each with its template and exactly the variables it reads", () => {
     const steps = renderHostBootstrap(base);
     expect(steps.map((s) => s.name)).toEqual([...BOOTSTRAP_STEPS]);
-    for (const s of steps) expect(s.script).toBe(readFileSync(path.join(TEMPLATES, `${s.name}.sh`), "utf8"));
+    for (const s of steps) expect(s.script).toBe(renderScript(path.join(TEMPLATES, `${s.name}.sh`)));
     expect(Object.fromEntries(steps.map((s) => [s.name, s.env]))).toEqual({
       preflight: { HI_CACHE_DIR: "/var/lib/hybrid-inference/models", HI_MIN_FREE_GB: "200" },
       "nvidia-driver": { HI_DRIVER_BRANCH: "575", HI_OPEN_KERNEL_MODULES: "true" },
@@ -247,7 +247,7 @@ describe("renderCloudInit", () => {
     const byPath = new Map(doc.write_files.map((f) => [f.path, f]));
     for (const name of [...BOOTSTRAP_STEPS, "run-all"]) {
       const f = byPath.get(`/opt/hybrid-inference/bootstrap/${name}.sh`);
-      expect(f?.content, name).toBe(readFileSync(path.join(TEMPLATES, `${name}.sh`), "utf8"));
+      expect(f?.content, name).toBe(renderScript(path.join(TEMPLATES, `${name}.sh`)));
       expect(f?.permissions).toBe("0755");
       expect(f?.owner).toBe("root:root");
     }

@@ -1,4 +1,5 @@
-import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { renderScript } from "../../core/render/script";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseGpuInventory, renderCloudInit, type HostBootstrapParams } from "../../core/render/host-bootstrap";
@@ -226,7 +227,8 @@ describe("run-all.sh (cloud-init)", () => {
   it("runs from wherever the scripts are copied", () => {
     const dir = path.join(sb.root, "srv/bootstrap");
     mkdirSync(dir, { recursive: true });
-    cpSync(TEMPLATES, dir, { recursive: true });
+    // As cloud-init lays them out: rendered scripts, the shared helpers inlined.
+    for (const f of readdirSync(TEMPLATES).filter((n) => n.endsWith(".sh"))) writeFileSync(path.join(dir, f), renderScript(path.join(TEMPLATES, f)));
     const r = sb.runFile(path.join(dir, "run-all.sh"), ["install"], {});
     expect(r.status).toBe(0);
     expect(sb.read("etc/systemd/system/hybrid-inference-bootstrap.service")).toContain("ExecStart=/bin/bash /srv/bootstrap/run-all.sh run");

@@ -2,8 +2,7 @@
  * The k3s bootstrap scripts (templates/k3s/), linted and run for real with bash against stubs,
  * with the host bootstrap's harness (HI_ROOT scratch root, stub-only PATH).
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -11,12 +10,15 @@ import { makeStep, renderStepCommand } from "../../core/render/host-bootstrap";
 import {
   K3S_STEPS, K3S_TOKEN_ENV, k3sClusterPlan, k3sTemplatesDir, kubeconfigFromStdout, renderSecretStepCommand, secretStepStdin,
 } from "../../core/render/kubernetes/k3s-bootstrap";
+import { renderScript } from "../../core/render/script";
 import { Sandbox, TEMPLATES as HOST_TEMPLATES } from "../host-bootstrap/harness";
+import { shellcheckRendered } from "../host-bootstrap/shellcheck";
 import { shippedPlan } from "./fixtures";
 
 const K3S = k3sTemplatesDir();
 const scripts = readdirSync(K3S).filter((f) => f.endsWith(".sh")).sort();
-const text = (f: string): string => readFileSync(path.join(K3S, f), "utf8");
+/** The script as it runs: the shared helpers inlined. */
+const text = (f: string): string => renderScript(path.join(K3S, f));
 const helperBlock = (s: string): string => s.slice(s.indexOf("# ---- common helpers: begin"), s.indexOf("# ---- common helpers: end"));
 
 describe("k3s scripts: lint and conventions", () => {
@@ -25,11 +27,7 @@ describe("k3s scripts: lint and conventions", () => {
   });
 
   it("passes shellcheck at the strictest severity", () => {
-    const version = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
-    if (version.error || version.status !== 0) throw new Error("shellcheck is not installed: run scripts/install-shellcheck.sh");
-    const r = spawnSync("shellcheck", ["-x", "-S", "style", "-s", "bash", ...scripts.map((f) => path.join(K3S, f))], { encoding: "utf8" });
-    expect(r.stdout + r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expect(shellcheckRendered(scripts.map((f) => path.join(K3S, f)))).toBe("");
   });
 
   it.each(scripts)("%s: strict mode, its step name, stdin guarded, the host scripts' helper block", (f) => {
@@ -38,7 +36,7 @@ describe("k3s scripts: lint and conventions", () => {
     expect(s).toMatch(/^set -euo pipefail$/m);
     expect(s).toMatch(new RegExp(`^STEP=${f.replace(/\.sh$/, "")}$`, "m"));
     expect(s.trimEnd().endsWith('main "$@" </dev/null')).toBe(true);
-    expect(helperBlock(s)).toBe(helperBlock(readFileSync(path.join(HOST_TEMPLATES, "cache-dir.sh"), "utf8")));
+    expect(helperBlock(s)).toBe(helperBlock(renderScript(path.join(HOST_TEMPLATES, "cache-dir.sh"))));
   });
 
   it.each(scripts)("%s: prefixes the absolute paths it touches with $ROOT (the host scripts' heuristic)", (f) => {

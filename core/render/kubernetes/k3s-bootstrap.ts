@@ -11,13 +11,14 @@
  *
  * Pure: reads the template files, imports nothing from Pulumi.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import * as path from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { DeploymentPlan, HostPlan } from "../../plan/types";
 import { type BootstrapStep, type HostBootstrapParams, makeStep, renderStepCommand, shellQuote } from "../host-bootstrap";
 import { K3S_VERSION, k3sInstallScriptUrl } from "./versions";
+import { renderScript } from "../script";
 import { GPU_COUNT_LABEL, GPU_LABEL } from "./workloads";
 
 /** The k3s steps, in the order they run on a node (kubeconfig on the server only). */
@@ -76,7 +77,7 @@ export function k3sTemplatesDir(): string {
 }
 
 function readTemplate(name: K3sStepName): string {
-  return readFileSync(path.join(k3sTemplatesDir(), `${name}.sh`), "utf8");
+  return renderScript(path.join(k3sTemplatesDir(), `${name}.sh`));
 }
 
 const bracketed = (address: string): string => (isIP(address) === 6 ? `[${address}]` : address);
