@@ -58,6 +58,23 @@ export interface CapacityInputs {
   /**
    * Tokens the replica's KV cache holds (the memory model's `kvTokens`, or a measured
    * figure from vLLM's start-up log). It bounds the concurrency at kvTokens / (in + out).
+   *
+   * The v0.33.0 start-up log lines a later `calibrate` command can read these from, each
+   * prefixed by vllm/logger.py's `(<process> pid=<pid>) INFO <MM-DD HH:MM:SS> [<file>:<line>] `
+   * (VLLM_LOGGING_PREFIX first, when set); GiB figures are format_gib = round(bytes / 2^30, 2):
+   *  - vllm/v1/worker/gpu_model_runner.py: "Model loading took %s GiB memory and %.6f seconds"
+   *    (weights per GPU);
+   *  - vllm/v1/worker/gpu_worker.py `determine_available_memory`: "Available KV cache
+   *    memory: %s GiB" (after weights, the profiled activation peak, non-torch memory and,
+   *    by default since v0.21 (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1), the CUDA graph
+   *    estimate are taken from gpu_memory_utilization x total memory);
+   *  - vllm/v1/core/kv_cache_utils.py `update_kv_cache_capacity`: "%s KV cache size: %s
+   *    tokens, Maximum concurrency for %s tokens per request: %.2fx", the first %s "GPU"
+   *    (or "GPU + host"), the token counts with thousands separators, e.g.
+   *    "GPU KV cache size: 123,456 tokens, Maximum concurrency for 32,768 tokens per request: 3.77x";
+   *  - gpu_worker.py, when the CUDA graph estimate is on: "CUDA graph memory profiling is
+   *    enabled (default since v0.21.0). The current --gpu-memory-utilization=%.4f is
+   *    equivalent to --gpu-memory-utilization=%.4f without CUDA graph memory profiling. ...".
    */
   readonly kvTokens?: number;
   /** A further cap on requests per replica (e.g. the concurrency a caller computed). */
