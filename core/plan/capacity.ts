@@ -87,7 +87,7 @@ export interface CapacityInputs {
 
 /** The fields every caller reads (the previous estimate's fields, same meanings). */
 export interface CapacityEstimate {
-  /** Requests per replica inside the engine at the operating point (mean; may be fractional). */
+  /** Requests per replica inside the engine at the operating point (a mean, to one decimal). */
   readonly concurrency: number;
   /** One stream's decode speed, tokens/s (1 / time per output token with one request). */
   readonly singleStreamTokensPerSecond: number;
@@ -157,7 +157,7 @@ export function capacityFor(i: CapacityInputs, slo?: Slo, utilisation = 1): Capa
   const requestsPerSecond = point.requestsPerSecond * i.replicas;
   const tokensPerRequest = i.avgInputTokens + i.avgOutputTokens;
   return {
-    concurrency: point.concurrency,
+    concurrency: Math.round(point.concurrency * 10) / 10,
     singleStreamTokensPerSecond: 1 / loadAt(engine, 1).tpotSeconds,
     decodeTokensPerSecond: requestsPerSecond * i.avgOutputTokens,
     prefillTokensPerSecond: prefillTokensPerSecond(engine) * i.replicas,

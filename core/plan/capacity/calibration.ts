@@ -8,7 +8,7 @@ import { findGpu, findModel } from "../../catalog";
 import { CALIBRATION_MODELS, type CalibrationPoint } from "../../catalog/calibration";
 import type { GpuSpec, ModelShape } from "../../catalog/types";
 import { type CapacityInputs, engineFor } from "../capacity";
-import { kvBytesPerToken, memoryBreakdown } from "../memory";
+import { kvBytesPerToken, memoryBreakdown, weightBytes } from "../memory";
 import type { Efficiency } from "./efficiency";
 import { type Engine, atRate, closedLoop, finiteClosedRunTokensPerSecond, roundSeconds, saturation } from "./load";
 
@@ -43,7 +43,7 @@ export function calibrationInputs(p: CalibrationPoint, efficiency?: Efficiency):
   return {
     model,
     gpu,
-    weightBytes: memory.weights * p.tensorParallel,
+    weightBytes: weightBytes(model, p.quantization, variant),
     kvBytesPerToken: kvBytesPerToken(model, 2),
     tensorParallel: p.tensorParallel,
     replicas: 1,
