@@ -35,12 +35,25 @@ export function planSummary(plan: DeploymentPlan): string {
     plan.hosts.map((h) => [h.name, h.gpu.id, String(h.gpuCount), String(h.tensorParallel), String(h.replicas), gib(h.memory.budget), gib(h.memory.weights),
       gib(h.memory.activations), gib(h.memory.runtime), gib(h.memory.lora), gib(h.memory.kvCache), int(h.memory.kvTokens), String(h.concurrencyAtMaxContext)]),
   ));
-  out.push("", `Capacity (estimate; requests of ${spec.traffic.avg_input_tokens} in / ${spec.traffic.avg_output_tokens} out tokens, utilisation ${Math.round(spec.traffic.utilisation * 100)}%)`);
+  const slo = plan.hosts[0]?.replicaCapacity.slo;
+  out.push("", `Capacity (model calibrated against published vLLM runs; requests of ${spec.traffic.avg_input_tokens} in / ${spec.traffic.avg_output_tokens} out tokens, ` +
+    `utilisation ${Math.round(spec.traffic.utilisation * 100)}%, SLO ${slo?.ttftMs ?? "-"} ms to first token and ${slo?.tpotMs ?? "-"} ms per token${spec.router.slo ? "" : " (default)"})`);
+  const upstream = (name: string) => router.upstreams.find((u) => u.name === name);
   out.push(table(
-    ["host", "1-stream tok/s", "concurrency", "output tok/s", "prefill tok/s", "req/s", "tokens/month", "router rpm", "router tpm"],
+    ["host", "1-stream tok/s", "requests in engine", "output tok/s", "prefill tok/s", "req/s", "tokens/month", "router rpm", `rpm per router process (of ${router.numWorkers * router.instances})`],
     plan.hosts.map((h) => [h.name, h.capacity.singleStreamTokensPerSecond.toFixed(0), String(h.capacity.concurrency), h.capacity.decodeTokensPerSecond.toFixed(0),
-      h.capacity.prefillTokensPerSecond.toFixed(0), h.capacity.requestsPerSecond.toFixed(2), compact(h.capacity.tokensPerMonth), String(h.capacity.routerRpm), String(h.capacity.routerTpm)]),
+      h.capacity.prefillTokensPerSecond.toFixed(0), h.capacity.requestsPerSecond.toFixed(2), compact(h.capacity.tokensPerMonth),
+      String(upstream(h.name)?.rpm ?? h.capacity.routerRpm), String(upstream(h.name)?.rpmPerProcess ?? "-")]),
   ));
+  for (const h of distinctReplicas(plan)) {
+    const r = h.replicaCapacity;
+    out.push("", `Latency vs load, one replica on ${h.name} (${h.tensorParallel > 1 ? `${h.tensorParallel}x ` : ""}${h.gpu.id}); * = operating point (${r.operatingPoint.boundBy === "slo" ? "the highest load within the SLO" : "85% of saturation"})`);
+    const rows = r.curve.map((p) => ["", String(p.concurrency), p.ttftMs.toFixed(0), p.tpotMs.toFixed(1), p.outputTokensPerSecond.toFixed(0), p.requestsPerSecond.toFixed(2)]);
+    const op = r.operatingPoint;
+    rows.push(["*", op.concurrency.toFixed(1), op.ttftMs.toFixed(0), op.tpotMs.toFixed(1), op.outputTokensPerSecond.toFixed(0), op.requestsPerSecond.toFixed(2)]);
+    rows.sort((a, b) => Number(a[1]) - Number(b[1]));
+    out.push(table(["", "requests in engine", "TTFT ms", "ms/token", "output tok/s", "req/s"], rows));
+  }
   const total = plan.hosts.reduce((s, h) => s + h.capacity.tokensPerMonth, 0);
   out.push(`all hosts: ${compact(total)} tokens/month` + (spec.traffic.tokens_per_month !== undefined
     ? ` against ${compact(spec.traffic.tokens_per_month)} expected (${Math.round((spec.traffic.tokens_per_month / total) * 100)}% of capacity)`
@@ -61,6 +74,17 @@ export function planSummary(plan: DeploymentPlan): string {
   if (placement) out.push("", placement);
   out.push("", costSection(plan));
   return out.join("\n");
+}
+
+/** One host per distinct replica shape (card and tensor-parallel size): their curves are the same. */
+function distinctReplicas(plan: DeploymentPlan): DeploymentPlan["hosts"] {
+  const seen = new Set<string>();
+  return plan.hosts.filter((h) => {
+    const key = `${h.gpu.id}/${h.tensorParallel}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** One line of the settings that matter for each kind of resource. */

@@ -149,6 +149,18 @@ export const tlsSchema = z.strictObject({
   private_key_secret: secretKeyName.optional(),
 });
 
+/**
+ * Latency targets the self-hosted tier is sized for: the router admits to an engine only the
+ * load at which its time to first token and time per output token stay within these (the
+ * capacity model's operating point). Default: interactive chat, 2000 ms and 100 ms.
+ */
+export const sloSchema = z.strictObject({
+  /** Time to first token the engines keep at their planned load, in ms (a p50 target). */
+  ttft_ms: z.number().int().min(50).max(600_000).optional(),
+  /** Time per output token (inter-token latency), in ms. */
+  tpot_ms: z.number().min(1).max(10_000).optional(),
+});
+
 export const routerSchema = z.strictObject({
   port: z.number().int().min(1).max(65535).default(ROUTER_DEFAULTS.port),
   /** Who may reach the router's port. */
@@ -157,6 +169,8 @@ export const routerSchema = z.strictObject({
   num_workers: z.number().int().min(1).max(64).default(ROUTER_DEFAULTS.num_workers),
   managed: managedTierSchema.optional(),
   tls: tlsSchema.optional(),
+  /** Latency targets the engines' router limits are computed from. */
+  slo: sloSchema.optional(),
   frontier: z.array(frontierTierSchema).default([]),
   /** Requests tagged with this go straight to the frontier tier. */
   hard_tag: z.string().regex(/^[a-z][a-z0-9-]*$/).default(ROUTER_DEFAULTS.hard_tag),
@@ -276,6 +290,7 @@ export type AdapterConfig = z.output<typeof adapterSchema>;
 export type ManagedTierConfig = z.output<typeof managedTierSchema>;
 export type FrontierTierConfig = z.output<typeof frontierTierSchema>;
 export type RouterConfig = z.output<typeof routerSchema>;
+export type SloConfig = z.output<typeof sloSchema>;
 export type TlsConfig = z.output<typeof tlsSchema>;
 export type AccessConfig = z.output<typeof accessSchema>;
 export type TrafficConfig = z.output<typeof trafficSchema>;

@@ -6,9 +6,9 @@
 import type { EngineKind, GpuSpec, ModelSpec } from "../catalog/types";
 import { ENGINE_DEFAULTS } from "../config/defaults";
 import type { HostConfig, StackSpec, TrafficConfig } from "../config/schema";
-import { type CapacityEstimate, estimateCapacity } from "./capacity";
+import { type CapacityReport, type Slo, capacityFor } from "./capacity";
 import { type FitRequest, type HostFit, kvDtypeBytes } from "./fit";
-import { kvBytesPerToken } from "./memory";
+import { PROFILE_BATCHED_TOKENS, kvBytesPerToken } from "./memory";
 import type { HostPlan, LoraPlan } from "./types";
 
 /** The engine settings a fit depends on. */
@@ -67,8 +67,10 @@ export interface RequestShape {
 }
 
 /**
- * What one engine replica of a fit serves at a request shape: the capacity model at the
- * concurrency its KV cache holds for requests of that shape (at most `maxNumSeqs`).
+ * What `replicas` engine replicas of a fit serve at a request shape: the capacity model
+ * (core/plan/capacity.ts) with the fit's weights, KV cache and parallelism, at the highest load
+ * that meets the SLO (the stack's `router.slo`, or the default). The one call every planner
+ * (stack hosts, Kubernetes groups, `recommend`'s tiers) makes.
  */
 export function replicaCapacity(
   model: ModelSpec,
@@ -79,13 +81,16 @@ export function replicaCapacity(
   shape: RequestShape,
   utilisation: number,
   replicas = 1,
-): CapacityEstimate {
-  const avgTokens = shape.avgInputTokens + shape.avgOutputTokens;
-  const concurrency = Math.max(1, Math.min(settings.maxNumSeqs, Math.floor(fit.memory.kvTokens / avgTokens)));
-  return estimateCapacity({
+  slo?: Slo,
+): CapacityReport {
+  return capacityFor({
     model, gpu, weightBytes, kvBytesPerToken: kvBytesPerToken(model, kvDtypeBytes(settings.kvCacheDtype)),
     tensorParallel: fit.tensorParallel, replicas, ...shape,
-  }, concurrency, utilisation);
+    quantization: fit.quantization,
+    maxNumSeqs: settings.maxNumSeqs,
+    maxNumBatchedTokens: PROFILE_BATCHED_TOKENS,
+    kvTokens: fit.memory.kvTokens,
+  }, slo, utilisation);
 }
 
 /** A host of the stack as planned, from its fit at the chosen weight format and the engine's context. */
@@ -98,9 +103,10 @@ export function hostPlan(
   maxModelLen: number,
   settings: EngineFitSettings,
   traffic: TrafficConfig,
+  slo?: Slo,
 ): HostPlan {
   const shape = { avgInputTokens: traffic.avg_input_tokens, avgOutputTokens: traffic.avg_output_tokens };
-  const capacity = (replicas: number): CapacityEstimate => replicaCapacity(model, fit, gpu, weightBytes, settings, shape, traffic.utilisation, replicas);
+  const capacity = (replicas: number): CapacityReport => replicaCapacity(model, fit, gpu, weightBytes, settings, shape, traffic.utilisation, replicas, slo);
   return {
     name: h.name,
     address: h.address,

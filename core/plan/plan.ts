@@ -66,7 +66,8 @@ export function plan(spec: StackSpec): PlanResult {
     startupSeconds: engineStartupMinutes(weights) * 60,
   };
 
-  const hosts: HostPlan[] = spec.hosts.map((h, i) => hostPlan(h, gpuOf(i), model, fits[i]!, weights, maxModelLen, settings, spec.traffic));
+  const slo = spec.router.slo ? { ttftMs: spec.router.slo.ttft_ms, tpotMs: spec.router.slo.tpot_ms } : undefined;
+  const hosts: HostPlan[] = spec.hosts.map((h, i) => hostPlan(h, gpuOf(i), model, fits[i]!, weights, maxModelLen, settings, spec.traffic, slo));
   const target: TargetPlan = spec.target === "kubernetes" ? kubernetesTarget(spec, hosts, weights) : dockerTarget(spec, hosts, weights);
   const router = routerPlan(spec, model, engine.servedModelName, hosts, target);
 
@@ -77,6 +78,15 @@ export function plan(spec: StackSpec): PlanResult {
       warnings.push(warning(keyPath("hosts", [i, "gpu_count"]), `${idle} of ${h.gpuCount} cards on "${h.name}" stay idle (engine replicas use ${h.tensorParallel} cards each)`,
         `use a card count that is a multiple of ${h.tensorParallel}`));
     }
+  });
+  hosts.forEach((h, i) => {
+    const point = h.replicaCapacity.operatingPoint;
+    if (point.sloMet) return;
+    const slo = h.replicaCapacity.slo;
+    warnings.push(warning(keyPath("router", ["slo"]),
+      `host "${h.name}" misses the SLO (TTFT ${slo.ttftMs ?? "-"} ms, ${slo.tpotMs ?? "-"} ms per token) even with one request at a time: ` +
+      `it gives ${Math.round(point.ttftMs)} ms to the first token and ${Math.round(point.tpotMs)} ms per token; its router limit is one request at a time`,
+      `relax router.slo, shorten traffic.avg_input_tokens, or use a faster card for hosts[${i}]`));
   });
   if (spec.model.quantization === "auto" && chosen !== "bf16") {
     warnings.push(warning(keyPath("model", ["quantization"]), `auto chose ${chosen}: higher-precision weights do not fit with ${context} tokens of context`,

@@ -9,7 +9,7 @@
 import type { EngineKind, GpuSpec, ModelSpec, ModelVariant, Quantization } from "../catalog/types";
 import type { ConfigIssue } from "../config/issues";
 import type { KubernetesConfig, StackSpec } from "../config/schema";
-import type { CapacityEstimate } from "./capacity";
+import type { CapacityReport } from "./capacity";
 import type { MemoryBreakdown } from "./memory";
 
 export interface ImageRef {
@@ -108,10 +108,10 @@ export interface HostPlan {
   readonly memory: MemoryBreakdown;
   /** Sequences of the full `maxModelLen` the KV cache holds at once, per replica. */
   readonly concurrencyAtMaxContext: number;
-  /** What one replica serves. */
-  readonly replicaCapacity: CapacityEstimate;
+  /** What one replica serves: its latency–throughput curve and the operating point the SLO allows. */
+  readonly replicaCapacity: CapacityReport;
   /** What the host serves with all its replicas. */
-  readonly capacity: CapacityEstimate;
+  readonly capacity: CapacityReport;
 }
 
 /** How the router reaches one host's engine on the docker target. */
@@ -181,7 +181,7 @@ export interface EngineGroup {
   /** Per-GPU memory of one replica. */
   readonly memory: MemoryBreakdown;
   /** What one replica serves. */
-  readonly perReplica: CapacityEstimate;
+  readonly perReplica: CapacityReport;
   /** Requests/s and tokens/month of the whole group. */
   readonly requestsPerSecond: number;
   readonly tokensPerMonth: number;

@@ -43,7 +43,8 @@ describe("npm run plan", () => {
     const r = plan("--stack", "dev");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("Fit, per GPU (GiB)");
-    expect(r.stdout).toContain("Capacity (estimate;");
+    expect(r.stdout).toContain("Capacity (model calibrated against published vLLM runs;");
+    expect(r.stdout).toContain("* = operating point");
     expect(r.stdout).toMatch(/dev-gpu-1\s+rtx-4090\s+1\s+1\s+1\s+21\.6/);
     expect(r.stdout).toMatch(/Resources \(\d+; secrets shown as \[secret\]\)/);
   }, 60_000);

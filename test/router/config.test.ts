@@ -31,7 +31,9 @@ describe("rendered LiteLLM config", () => {
         expect(engine.litellm_params["tpm"]).toBe(Math.floor(host.capacity.routerTpm / plan.router.numWorkers));
       }
     }
-    expect(litellmConfig(prod).model_list[0]!.litellm_params["rpm"]).toBe(7); // 29 per host, 4 workers
+    // prod: 17 planned rpm per host (its SLO operating point), 4 workers: 4 each.
+    expect(prod.router.upstreams.map((u) => u.rpm)).toEqual([17, 17]);
+    expect(litellmConfig(prod).model_list[0]!.litellm_params["rpm"]).toBe(4);
   });
 
   it("puts engines first, the managed tier second and the hard frontier deployment in the served model's group", () => {
