@@ -50,7 +50,10 @@ export function planSummary(plan: DeploymentPlan): string {
     ...(router.managed ? [`managed ${router.managed.litellmModel}`] : []),
     ...router.frontier.map((f) => `frontier ${f.litellmModel}`),
   ];
-  out.push("", `Router    ${imageName(router.image)} on ${router.hostName}:${router.port}, ${router.numWorkers} workers, open to ${router.allowedCidrs.join(", ")}`);
+  const where = plan.target.kind === "docker"
+    ? `on ${plan.target.routerHost}:${router.port}`
+    : `as ${router.instances}+ pods (port ${router.port}; see Placement)`;
+  out.push("", `Router    ${imageName(router.image)} ${where}, ${router.numWorkers} workers${router.instances > 1 ? " per pod" : ""}, open to ${router.allowedCidrs.join(", ")}`);
   out.push(`Models    ${router.modelNames.join(", ")}`);
   out.push(`Fallback  ${chain.join(" -> ")}`);
   if (router.frontier[0]) out.push(`Hard      requests tagged "${router.hardTag}" and prompts over ${engine.maxModelLen} tokens go to ${router.frontier[0].litellmModel}`);

@@ -1,7 +1,9 @@
 /**
- * Where a stack's config comes from. Under `pulumi up` it is Pulumi's config; the
- * offline `plan` command reads `stacks/Pulumi.<stack>.yaml` itself. Both become the
- * same `RawStackConfig`, so validation cannot differ between the two paths.
+ * Where a stack's config comes from. Under `pulumi up` it is Pulumi's config, which the engine
+ * hands to the program as one string per key; the offline `plan` command reads
+ * `stacks/Pulumi.<stack>.yaml` itself, turns each value into the string the engine would hand
+ * over, and decodes it with the same function. So a value reads the same both ways: a quoted
+ * `workloads: "false"` (what `pulumi config set` writes for a top-level key) is `false` in both.
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
@@ -47,19 +49,25 @@ export function parseStackYaml(text: string, stack: string): RawStackConfig {
     throw new StackFileError(error(`Pulumi.${stack}.yaml: config`, "must be a map of config keys", "write each key as `hybrid-inference:<key>: <value>` under `config:`"));
   }
   const config = isRecord(doc) && isRecord(doc["config"]) ? doc["config"] : {};
-  const values: Record<string, unknown> = {};
-  const secretKeys = new Set<string>();
+  const asEngine: Record<string, string> = {};
+  const secrets = new Set<string>();
   for (const [fullKey, value] of Object.entries(config)) {
-    const key = stripProject(fullKey);
-    if (key === undefined) continue;
     if (isRecord(value) && typeof value["secure"] === "string") {
-      values[key] = MASKED_SECRET;
-      secretKeys.add(key);
+      asEngine[fullKey] = MASKED_SECRET;
+      secrets.add(fullKey);
     } else {
-      values[key] = value;
+      asEngine[fullKey] = engineConfigString(value);
     }
   }
-  return { stack, values, secretKeys };
+  return fromPulumiConfigMap(stack, asEngine, (fullKey) => secrets.has(fullKey));
+}
+
+/**
+ * A stack file's value as the Pulumi engine hands it to the program: a string as it is, any
+ * other value (number, boolean, map, list) as its JSON text.
+ */
+export function engineConfigString(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
 }
 
 /**
@@ -87,6 +95,10 @@ export function fromPulumiConfigMap(
   return { stack, values, secretKeys };
 }
 
+/**
+ * The value a key's string stands for: its JSON reading when it is JSON (`4000`, `false`, a
+ * map), else the string itself (`dev`, `uk-london`).
+ */
 function decodeConfigValue(raw: string): unknown {
   try {
     return JSON.parse(raw);

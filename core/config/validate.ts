@@ -5,7 +5,7 @@
  * in `router`; the cross-key checks then run on every part that parsed. Fit checks
  * (does the model fit the cards) live in the planner, which adds its issues to these.
  */
-import { isIP } from "node:net";
+import { ipVersion } from "../net/address";
 import type { z } from "zod";
 import { findGpu, findModel, GPU_IDS, MODEL_IDS, nearestIds } from "../catalog";
 import { FRONTIER_PROVIDERS, MANAGED_PROVIDERS } from "../catalog/providers";
@@ -38,7 +38,8 @@ export function validateStackConfig(raw: RawStackConfig): ValidationResult {
       issues.push(error(keyPath(key), "is stored as a secret, but it is plain settings", `set it without --secret`));
       continue;
     }
-    const result = schema.safeParse(value);
+    // reportInput: zod 4 leaves the offending value out of an issue otherwise, and a wrong type would read as missing.
+    const result = schema.safeParse(value, { reportInput: true });
     if (result.success) {
       (parsed as Record<string, unknown>)[key] = result.data;
     } else {
@@ -82,6 +83,11 @@ function fromZodIssue(key: string, zi: z.core.$ZodIssue): ConfigIssue {
       return error(path, zi.message, zi.origin === "array" ? "add at least one entry" : `use a value of at least ${String(zi.minimum)}`);
     case "too_big":
       return error(path, zi.message, `use a value of at most ${String(zi.maximum)}`);
+    case "custom": {
+      // Rules from core/net (addresses, CIDRs) carry their own fix.
+      const fix = (zi.params as { fix?: unknown } | undefined)?.fix;
+      return error(path, zi.message, typeof fix === "string" ? fix : "correct the value as the message says");
+    }
     default:
       return error(path, zi.message, "correct the value as the message says");
   }
@@ -239,8 +245,21 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
     }
   }
 
+  out.push(...dockerChecks(p, hosts));
   out.push(...kubernetesChecks(p, raw, hosts));
   return out;
+}
+
+/** The docker target's cross-key checks. */
+function dockerChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
+  if (p.target === "kubernetes" || hosts.length < 2) return [];
+  // Engines on the other hosts admit the router host by IP in their firewalls (core/plan/docker.ts routerSources).
+  const [i, first] = hosts[0]!;
+  const addresses = [str(first["private_address"]), str(first["address"])].filter((a): a is string => a !== undefined);
+  if (addresses.length === 0 || addresses.some((a) => ipVersion(a) !== 0)) return [];
+  return [error(keyPath("hosts", [i, "private_address"]),
+    `the router runs on "${str(first["name"]) ?? "hosts[0]"}", and the other hosts' firewalls admit it by IP address, but it has only the DNS name ${addresses.join(", ")}`,
+    "set private_address to the router host's IP on the private network (or write its address as an IP)")];
 }
 
 /** The kubernetes target's cross-key checks; the `kubernetes` key is ignored (with a warning) by the docker target. */
@@ -279,7 +298,7 @@ function kubernetesChecks(p: Parsed, raw: RawStackConfig, hosts: [number, Loose]
     hosts.forEach(([i, h]) => {
       const privateAddress = str(h["private_address"]);
       const nodeAddress = privateAddress ?? str(h["address"]);
-      if (nodeAddress !== undefined && isIP(nodeAddress) === 0) {
+      if (nodeAddress !== undefined && ipVersion(nodeAddress) === 0) {
         out.push(error(keyPath("hosts", [i, privateAddress !== undefined ? "private_address" : "address"]),
           `"${nodeAddress}" is a DNS name, but a k3s node needs an IP address (k3s node-ip, firewall rules between nodes)`,
           "write the host's IP address here (or set private_address to its IP on the private network)"));

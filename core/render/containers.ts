@@ -3,8 +3,8 @@
  * with which GPUs, mounts, ports and health checks. The Docker components translate
  * these one to one; the Kubernetes target reads the same specs.
  */
-import { ENGINE_API_KEY_ENV, HF_TOKEN_ENV, ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../plan/plan";
-import type { DeploymentPlan, HostPlan, ImageRef } from "../plan/types";
+import { ENGINE_API_KEY_ENV, HF_TOKEN_ENV, ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../plan/env";
+import type { DeploymentPlan, DockerHostTarget, DockerTargetPlan, HostPlan, ImageRef } from "../plan/types";
 import { EDGE_CERT_PATH, EDGE_HEALTH_PORT, EDGE_KEY_PATH, renderCaddyfile } from "./caddyfile";
 import { engineArgs } from "./engine-args";
 
@@ -53,43 +53,69 @@ function httpProbe(url: string): string[] {
   return ["CMD", "python3", "-c", `import urllib.request; urllib.request.urlopen(${JSON.stringify(url)}, timeout=5)`];
 }
 
-/** Minutes to allow for the first start: download at ~50 MB/s plus load, at least 10. */
-function engineStartMinutes(weightsGB: number): number {
-  return Math.max(10, Math.ceil((weightsGB * 1000) / 50 / 60) + 5);
+/**
+ * One engine container (docker) or pod template (kubernetes): its name, the cards it holds and
+ * how they are split, and where its port is published (docker, cross-host only).
+ */
+export interface EngineInstance {
+  readonly name: string;
+  readonly tensorParallel: number;
+  /** vLLM data-parallel replicas inside the one container. */
+  readonly dataParallel: number;
+  /** The cards it gets: all of the host's, or a count. */
+  readonly gpus: "all" | number;
+  readonly publishOn?: { readonly address: string; readonly port: number };
 }
 
-export function engineContainer(plan: DeploymentPlan, host: HostPlan, weightsGB: number): ContainerSpec {
-  const { engine } = plan;
+/** A docker host's engine container: every replica the host holds, in one vLLM data-parallel server. */
+export function dockerEngineInstance(host: HostPlan, target: DockerHostTarget): EngineInstance {
   const usedCards = host.tensorParallel * host.replicas;
+  return {
+    name: target.engineContainerName,
+    tensorParallel: host.tensorParallel,
+    dataParallel: host.replicas,
+    gpus: usedCards === host.gpuCount ? "all" : usedCards,
+    ...(target.endpoint.publishOn ? { publishOn: target.endpoint.publishOn } : {}),
+  };
+}
+
+/** A duration of whole minutes, as Docker and the Kubernetes renderers read it (`10m`). */
+function minutes(seconds: number): string {
+  return `${Math.ceil(seconds / 60)}m`;
+}
+
+export function engineContainer(plan: DeploymentPlan, instance: EngineInstance): ContainerSpec {
+  const { engine } = plan;
+  const usedCards = instance.tensorParallel * instance.dataParallel;
   const adapterMounts = (engine.lora?.adapters ?? [])
     .filter((a) => a.hostPath !== undefined)
     .map((a) => ({ hostPath: a.hostPath!, containerPath: a.hostPath!, readOnly: true }));
   // vLLM and LoRAX both answer GET /health once the model is loaded.
   const health = `http://127.0.0.1:${engine.port}/health`;
   return {
-    name: host.engineContainerName,
+    name: instance.name,
     image: engine.image,
-    command: engineArgs(engine, host),
+    command: engineArgs(engine, instance),
     env: {
       HF_HOME: HF_CACHE_IN_CONTAINER,
       // Never phone home from a private host (vllm/usage/usage_lib.py honours this).
       VLLM_NO_USAGE_STATS: "1",
       DO_NOT_TRACK: "1",
-      ...(host.tensorParallel > 1 ? { NCCL_P2P_DISABLE: "1" } : {}),
+      ...(instance.tensorParallel > 1 ? { NCCL_P2P_DISABLE: "1" } : {}),
     },
     secretEnv: {
       // LoRAX 0.12.1's launcher has no API key option: it relies on the private network alone.
       ...(engine.kind === "vllm" ? { [ENGINE_API_KEY_ENV]: { kind: "engine-api-key" } as const } : {}),
       ...(plan.spec.access.hf_token_secret ? { [HF_TOKEN_ENV]: { kind: "config", configKey: plan.spec.access.hf_token_secret } as const } : {}),
     },
-    gpus: usedCards === host.gpuCount ? "all" : usedCards,
+    gpus: instance.gpus,
     // Tensor and data parallel workers exchange tensors through /dev/shm.
     shmSizeMb: usedCards > 1 ? 16384 : 4096,
     volumes: [{ hostPath: plan.spec.access.cache_dir, containerPath: HF_CACHE_IN_CONTAINER, readOnly: false }, ...adapterMounts],
-    ports: host.endpoint.publishOn
-      ? [{ internal: engine.port, external: host.endpoint.publishOn.port, ip: host.endpoint.publishOn.address }]
+    ports: instance.publishOn
+      ? [{ internal: engine.port, external: instance.publishOn.port, ip: instance.publishOn.address }]
       : [],
-    healthcheck: { test: httpProbe(health), interval: "30s", timeout: "10s", retries: 3, startPeriod: `${engineStartMinutes(weightsGB)}m` },
+    healthcheck: { test: httpProbe(health), interval: "30s", timeout: "10s", retries: 3, startPeriod: minutes(engine.startupSeconds) },
     files: [],
     secretFiles: [],
   };
@@ -136,7 +162,7 @@ export function routerContainerName(plan: DeploymentPlan): string {
 }
 
 /** The Caddy container terminating TLS in front of the router; null without `router.tls`. */
-export function edgeContainer(plan: DeploymentPlan): ContainerSpec | null {
+export function edgeContainer(plan: DeploymentPlan, target: DockerTargetPlan): ContainerSpec | null {
   const tls = plan.router.tls;
   if (!tls) return null;
   return {
@@ -148,7 +174,7 @@ export function edgeContainer(plan: DeploymentPlan): ContainerSpec | null {
     gpus: null,
     // Certificates and the ACME account survive a replaced container (Let's Encrypt rate-limits re-issues).
     volumes: [{ hostPath: tls.dataDir, containerPath: "/data", readOnly: false }],
-    ports: [{ internal: 80, external: 80 }, { internal: 443, external: 443 }],
+    ports: target.publishedPorts.map((p) => ({ internal: p, external: p })),
     // The caddy image is Alpine-based: busybox wget, no Python.
     healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${EDGE_HEALTH_PORT}/healthz`], interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s" },
     files: [{ path: "/etc/caddy/Caddyfile", content: renderCaddyfile(tls, `${routerContainerName(plan)}:${ROUTER_INTERNAL_PORT}`) }],

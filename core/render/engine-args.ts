@@ -2,7 +2,13 @@
  * The engine's command line for one host, from the plan. Pure: the components pass
  * this argv to the container as its command; the `plan` command writes it for review.
  */
-import type { EnginePlan, HostPlan } from "../plan/types";
+import type { EnginePlan } from "../plan/types";
+
+/** How an engine server splits its cards: tensor parallel within a replica, data parallel across replicas. */
+export interface Parallelism {
+  readonly tensorParallel: number;
+  readonly dataParallel: number;
+}
 
 /**
  * vLLM `serve` arguments (the image's entrypoint is `vllm serve`, so argv starts with the
@@ -11,7 +17,7 @@ import type { EnginePlan, HostPlan } from "../plan/types";
  * vllm/config/lora.py (allowed ranks). The API key is not a flag: it reaches the server as
  * the `VLLM_API_KEY` env var (vllm/envs.py), so it never shows in `ps` or `docker inspect`'s Cmd.
  */
-export function vllmArgs(engine: EnginePlan, host: Pick<HostPlan, "tensorParallel" | "replicas">): string[] {
+export function vllmArgs(engine: EnginePlan, host: Parallelism): string[] {
   const args = [
     engine.hfRepo,
     "--served-model-name", engine.servedModelName,
@@ -27,7 +33,7 @@ export function vllmArgs(engine: EnginePlan, host: Pick<HostPlan, "tensorParalle
     "--max-num-seqs", String(engine.maxNumSeqs),
     "--max-num-batched-tokens", String(engine.maxNumBatchedTokens),
     "--tensor-parallel-size", String(host.tensorParallel),
-    ...(host.replicas > 1 ? ["--data-parallel-size", String(host.replicas)] : []),
+    ...(host.dataParallel > 1 ? ["--data-parallel-size", String(host.dataParallel)] : []),
     engine.enablePrefixCaching ? "--enable-prefix-caching" : "--no-enable-prefix-caching",
     "--kv-cache-dtype", engine.kvCacheDtype,
     // Consumer cards talk over PCIe without NVLink; vLLM's custom all-reduce can hang
@@ -50,7 +56,7 @@ const LORAX_QUANTIZE: Readonly<Record<EnginePlan["quantization"], string | null>
  * (predibase/lorax launcher/src/main.rs). LoRAX loads adapters per request by id, so
  * declared adapters are preloaded rather than listed as served models.
  */
-export function loraxArgs(engine: EnginePlan, host: Pick<HostPlan, "tensorParallel">): string[] {
+export function loraxArgs(engine: EnginePlan, host: Pick<Parallelism, "tensorParallel">): string[] {
   const quantize = LORAX_QUANTIZE[engine.quantization];
   const args = [
     "--model-id", engine.hfRepo,
@@ -71,7 +77,7 @@ export function loraxArgs(engine: EnginePlan, host: Pick<HostPlan, "tensorParall
   return args;
 }
 
-export function engineArgs(engine: EnginePlan, host: Pick<HostPlan, "tensorParallel" | "replicas">): string[] {
+export function engineArgs(engine: EnginePlan, host: Parallelism): string[] {
   switch (engine.kind) {
     case "vllm":
       return vllmArgs(engine, host);

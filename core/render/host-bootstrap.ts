@@ -12,42 +12,14 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { isIP } from "node:net";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { stringify as stringifyYaml } from "yaml";
+import { cidrProblem } from "../net/address";
+import type { HostBootstrapParams } from "../plan/types";
 import { renderScript } from "./script";
 
-export interface HostBootstrapParams {
-  /** Name of the host in the stack; used in error messages only. */
-  hostName: string;
-  /** Login the GpuHost component and the Docker provider use over SSH (added to the docker group). */
-  sshUser: string;
-  /** Port sshd listens on; the firewall allows it from `adminCidrs` only. Default 22. */
-  sshPort?: number;
-  gpu: {
-    /** Exact name `nvidia-smi --query-gpu=name` prints, e.g. "NVIDIA GeForce RTX 4090". */
-    smiName: string;
-    /** Number of cards the host must have. */
-    count: number;
-    /** Nominal memory per card in MiB; the verify step rejects cards more than 5% below or 2% above it. */
-    memoryMiB?: number;
-    /** Minimum NVIDIA driver branch, e.g. 570 (CUDA 12.8); the driver step installs this branch. */
-    minDriverBranch: number;
-    /** Use NVIDIA's open kernel modules (required for Blackwell, RTX 50xx). */
-    openKernelModules: boolean;
-  };
-  /** Model cache directory on local disk, mounted into the engines as the Hugging Face cache. */
-  cacheDir: string;
-  /** Free space (GiB) the preflight step requires on the filesystem holding `cacheDir`. */
-  minFreeDiskGB: number;
-  /** CIDRs (or addresses) allowed to SSH in; must not be empty. */
-  adminCidrs: readonly string[];
-  /** Set when this host runs the router: its published port and who may reach it. */
-  router: { ports: readonly number[]; allowedCidrs: readonly string[] } | null;
-  /** Set when this host's engine port is published for another host's router. */
-  engine: { port: number; allowedSources: readonly string[] } | null;
-}
+export type { HostBootstrapParams };
 
 export interface BootstrapStep {
   /** Step name, also the script's file name without `.sh`. */
@@ -73,6 +45,58 @@ export const BOOTSTRAP_STEPS = [
   "verify-gpus",
 ] as const;
 export type BootstrapStepName = (typeof BOOTSTRAP_STEPS)[number];
+
+/**
+ * A step as the GpuHost component runs it over SSH: what re-runs it and whether the host may
+ * reboot after it. Decided here, not in the component.
+ */
+export interface HostStep extends BootstrapStep {
+  /** Hashes whose change re-runs the step (Pulumi `triggers`). */
+  readonly triggers: readonly string[];
+  /** The host may reboot after this step: wait until it answers with a new boot id before the next one. */
+  readonly rebootAfter: boolean;
+}
+
+/** The step whose stdout announces a reboot (`HI_BOOT_ID=…`); the wait for the new boot follows it. */
+export const REBOOT_STEP: BootstrapStepName = "reboot-if-required";
+/** The card check, which re-runs after any change to the bootstrap. */
+export const VERIFY_STEP: BootstrapStepName = "verify-gpus";
+
+/**
+ * The bootstrap steps with their triggers: each step re-runs when its own script or inputs
+ * change; the reboot check also when the driver step changes (a new driver needs the reboot it
+ * decides on); the card check after any change, since any step can break what it verifies.
+ */
+export function hostSteps(p: HostBootstrapParams): HostStep[] {
+  const steps = renderHostBootstrap(p);
+  const hashOf = (name: BootstrapStepName): string => steps.find((s) => s.name === name)!.sha256;
+  return steps.map((s) => ({
+    ...s,
+    triggers: s.name === VERIFY_STEP ? steps.map((x) => x.sha256) : s.name === REBOOT_STEP ? [hashOf("nvidia-driver"), s.sha256] : [s.sha256],
+    rebootAfter: s.name === REBOOT_STEP,
+  }));
+}
+
+/** How long the local wait gives a rebooting host to come back over SSH. */
+export const REBOOT_WAIT_TIMEOUT_S = 900;
+
+/** The local wait for a host's reboot (templates/local/wait-for-reboot.sh) and its plain inputs; the component adds the host address, key file and old boot id. */
+export interface RebootWait {
+  readonly script: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export function rebootWait(p: HostBootstrapParams): RebootWait {
+  return {
+    script: renderScript(path.join("local", "wait-for-reboot.sh")),
+    env: { HI_PORT: String(p.sshPort ?? 22), HI_USER: p.sshUser, HI_TIMEOUT_S: String(REBOOT_WAIT_TIMEOUT_S) },
+  };
+}
+
+/** The boot id the reboot step printed before scheduling a reboot; empty when none was scheduled. */
+export function bootIdFrom(stdout: string): string {
+  return /^HI_BOOT_ID=(\S+)$/m.exec(stdout)?.[1] ?? "";
+}
 
 /** Where the cloud-init user-data puts the scripts and the environment file on the host. */
 export const CLOUD_INIT_SCRIPT_DIR = "/opt/hybrid-inference/bootstrap";
@@ -341,54 +365,4 @@ function cidrList(label: string, list: readonly string[], errors: string[]): voi
     const problem = cidrProblem(c);
     if (problem !== null) errors.push(`${label}[${i}] ${JSON.stringify(c)}: ${problem}`);
   });
-}
-
-/**
- * Why `value` is not an IPv4/IPv6 address or CIDR with no host bits set (what the firewall
- * script accepts, via Python's `ipaddress.ip_network(strict=True)`), or null when it is.
- */
-export function cidrProblem(value: string): string | null {
-  const slash = value.indexOf("/");
-  const addr = slash === -1 ? value : value.slice(0, slash);
-  const version = isIP(addr);
-  if (version === 0) return "not an IPv4 or IPv6 address";
-  const max = version === 4 ? 32 : 128;
-  let prefix = max;
-  if (slash !== -1) {
-    const text = value.slice(slash + 1);
-    if (!/^[0-9]{1,3}$/.test(text) || Number(text) > max) return `prefix length must be 0-${max}`;
-    prefix = Number(text);
-  }
-  const bytes = version === 4 ? ipv4Bytes(addr) : ipv6Bytes(addr);
-  for (let bit = prefix; bit < max; bit++) {
-    if (((bytes[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1) return `host bits set after /${prefix}; use the network address`;
-  }
-  return null;
-}
-
-function ipv4Bytes(addr: string): number[] {
-  return addr.split(".").map(Number);
-}
-
-function ipv6Bytes(addr: string): number[] {
-  // isIP has already accepted the text; expand "::" and a trailing dotted IPv4 part.
-  let text = addr;
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  let tail: number[] = [];
-  if (dotted?.[1] !== undefined) {
-    tail = ipv4Bytes(dotted[1]);
-    text = text.slice(0, -dotted[1].length) + "0:0";
-  }
-  const [head = "", rest] = text.split("::");
-  const groups = (s: string): string[] => (s === "" ? [] : s.split(":"));
-  const left = groups(head);
-  const right = rest === undefined ? [] : groups(rest);
-  const fill = rest === undefined ? [] : new Array<string>(8 - left.length - right.length).fill("0");
-  const all = [...left, ...fill, ...right];
-  const bytes = all.flatMap((g) => {
-    const n = parseInt(g, 16);
-    return [n >> 8, n & 0xff];
-  });
-  if (tail.length === 4) bytes.splice(12, 4, ...tail);
-  return bytes;
 }

@@ -10,7 +10,8 @@ import { FRONTIER_PRICES, GBP_USD, HOST_RENTS, MANAGED_PRICES } from "../catalog
 import { breakEvenText } from "../costs/break-even-text";
 import { gbp, gbpRate, percent, tokens } from "../costs/format";
 import { OPS_HOURS, WORKING_HOURS_PER_MONTH } from "../costs/ops";
-import type { CurvePoint, Recommendation } from "../costs/recommend";
+import type { CurvePoint } from "../costs/recommend";
+import type { Recommendation } from "../costs/recommendation";
 import { PEAK_TO_AVERAGE } from "../costs/shape";
 import { PATTERNS, TRAFFIC_SHAPES } from "../costs/types";
 import { SERIES_COLOURS, costChart, tierChart } from "./charts";

@@ -62,3 +62,36 @@ os_release() {
   [[ -r "$file" ]] || return 1
   sed -n "s/^$1=//p" "$file" | head -n 1 | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
 }
+
+# Reads a comma-separated list of IPv4/IPv6 addresses and CIDR blocks (host bits not allowed,
+# as Python's ipaddress.ip_network(strict=True) reads them) and prints one line per distinct
+# network: "<4|6> <network/prefix> <address as ufw prints a single host, else network/prefix>".
+# On any bad entry prints one error line naming every bad entry and fails. The one CIDR rule of
+# the host scripts (the planner applies the same rule, core/net/address.ts cidrProblem).
+cidr_networks() {
+  python3 - "$1" "$2" <<'PY'
+import ipaddress, sys
+
+name, raw = sys.argv[1], sys.argv[2]
+out, errors = [], []
+for item in (part.strip() for part in raw.split(",")):
+    if not item:
+        continue
+    try:
+        if any(ch.isspace() or ch == "%" for ch in item):
+            raise ValueError("spaces and zone indices are not allowed")
+        net = ipaddress.ip_network(item, strict=True)
+    except ValueError as err:
+        errors.append(f"{name}: {item!r} is not a valid IPv4/IPv6 address or CIDR ({err})")
+        continue
+    single = str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+    line = f"{net.version} {net} {single}"
+    if line not in out:
+        out.append(line)
+if errors:
+    print("; ".join(errors))
+    sys.exit(1)
+print("\n".join(out))
+PY
+}
+

@@ -78,7 +78,34 @@ describe("stack config validation", () => {
     const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
     expect(byPath["hybrid-inference:hosts[1].name"]).toBe('duplicate host name "gpu-1" (also hosts[0])');
     expect(byPath["hybrid-inference:hosts[1].datacenter"]).toBe('datacenter "de-frankfurt" is outside the UK, but residency is uk');
-    expect(byPath["hybrid-inference:hosts[2].address"]).toBe("must be an IPv4/IPv6 address or a DNS host name");
+    expect(byPath["hybrid-inference:hosts[2].address"]).toBe("must be an IPv4/IPv6 address or a DNS host name (letters, digits, '-' and '.')");
+  });
+
+  it("refuses an IPv4 address with an octet above 255 and a CIDR with host bits, naming the network to write", () => {
+    const issues = errorsOf(withValues({
+      hosts: [{ name: "gpu-1", address: "203.0.113.300", datacenter: "uk-london", gpu: "rtx-4090" }],
+      access: { admin_cidrs: ["198.51.100.7/24"] },
+    }));
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i]));
+    expect(byPath["hybrid-inference:hosts[0].address"]?.message).toBe('is not an IPv4 address: "300" is not a number from 0 to 255');
+    expect(byPath["hybrid-inference:access.admin_cidrs[0]"]?.message).toBe("has host bits set after /24: the network is 198.51.100.0/24");
+    expect(byPath["hybrid-inference:access.admin_cidrs[0]"]?.fix).toMatch(/^write the network address of the block/);
+  });
+
+  it("refuses a multi-host docker stack whose router host has only a DNS name, since the engines' firewalls admit it by IP", () => {
+    const issues = errorsOf(withValues({
+      hosts: [
+        { name: "gpu-1", address: "gpu-1.example.co.uk", datacenter: "uk-london", gpu: "rtx-4090" },
+        { name: "gpu-2", address: "203.0.113.11", datacenter: "uk-london", gpu: "rtx-4090" },
+      ],
+    }));
+    const issue = issues.find((i) => i.path === "hybrid-inference:hosts[0].private_address");
+    expect(issue?.message).toBe('the router runs on "gpu-1", and the other hosts\' firewalls admit it by IP address, but it has only the DNS name gpu-1.example.co.uk');
+    expect(issue?.fix).toMatch(/set private_address to the router host's IP/);
+  });
+
+  it("accepts the default served model name written out, dots and all", () => {
+    expect(errorsOf(withValues({ model: { id: "qwen2.5-7b-instruct", served_model_name: "qwen2.5-7b-instruct" } }))).toEqual([]);
   });
 
   it("reports every problem at once, across keys", () => {

@@ -20,8 +20,9 @@ describe("the kubernetes target's stack keys", () => {
   });
 
   it("plans the placement for target kubernetes only", () => {
-    expect(loadPlan(rawConfig(k8sValues())).plan?.placement?.groups).toHaveLength(2);
-    expect(loadPlan(rawConfig(validValues())).plan?.placement).toBeUndefined();
+    const k8s = loadPlan(rawConfig(k8sValues())).plan?.target;
+    expect(k8s?.kind === "kubernetes" ? k8s.placement.groups : []).toHaveLength(2);
+    expect(loadPlan(rawConfig(validValues())).plan?.target.kind).toBe("docker");
   });
 
   it("refuses misspelt keys, a single router replica and a bad k3s version, each with its path and a fix", () => {

@@ -11,9 +11,9 @@ import {
   deploymentIds,
   litellmConfig,
   managedGroupName,
-  perWorker,
   renderLitellmConfig,
 } from "../../core/render/litellm-config";
+import { perProcess } from "../../core/plan/router";
 import { planOf, shippedStack } from "./router-fixture";
 
 const dev = planOf(shippedStack("dev"));
@@ -21,8 +21,8 @@ const prod = planOf(shippedStack("prod"));
 
 describe("rendered LiteLLM config", () => {
   it("divides each host's planned rpm and tpm by the router's workers, which count requests separately", () => {
-    expect(perWorker(29, 4)).toBe(7);
-    expect(perWorker(3, 4)).toBe(1);
+    expect(perProcess(29, 4)).toBe(7);
+    expect(perProcess(3, 4)).toBe(1);
     for (const plan of [dev, prod]) {
       const config = litellmConfig(plan);
       for (const host of plan.hosts) {

@@ -1,0 +1,59 @@
+/**
+ * Defaults of the stack file, in one place. The schema applies them to a stack file, and
+ * everything that plans without a stack file (`recommend`'s GPU tiers) reads the same
+ * values, so `plan` and `recommend` cannot drift apart.
+ */
+
+/** `engine:` defaults (vLLM's own names; see README, "Stack file reference"). */
+export const ENGINE_DEFAULTS = {
+  kind: "vllm",
+  /** vLLM's own default (vllm/config/cache.py, v0.33.0). */
+  gpu_memory_utilization: 0.9,
+  max_num_seqs: 64,
+  enable_prefix_caching: true,
+  kv_cache_dtype: "auto",
+  port: 8000,
+} as const;
+
+/** `model:` defaults. */
+export const MODEL_DEFAULTS = {
+  /** The least context `quantization: auto` accepts (capped at the model's own maximum). */
+  min_context: 8192,
+} as const;
+
+/** LoRA slots held on the GPU when `engine.max_loras` is not set: one per adapter, at most this many. */
+export const DEFAULT_MAX_LORAS_CAP = 4;
+
+/** The adapter rank `recommend` assumes for a fine-tune it is told about but not shown. */
+export const ASSUMED_FINE_TUNE_RANK = 16;
+
+/** `traffic:` defaults. */
+export const TRAFFIC_DEFAULTS = {
+  avg_input_tokens: 1000,
+  avg_output_tokens: 300,
+  utilisation: 0.5,
+} as const;
+
+/** `router:` defaults. */
+export const ROUTER_DEFAULTS = {
+  port: 4000,
+  num_workers: 2,
+  hard_tag: "hard",
+  request_timeout_s: 120,
+  num_retries: 1,
+  allowed_fails: 3,
+  cooldown_time_s: 30,
+} as const;
+
+/** `access:` defaults. */
+export const ACCESS_DEFAULTS = {
+  ssh_private_key_secret: "sshPrivateKey",
+  cache_dir: "/var/lib/hybrid-inference/models",
+} as const;
+
+/** `hosts[]` defaults. */
+export const HOST_DEFAULTS = {
+  ssh_user: "ubuntu",
+  ssh_port: 22,
+  gpu_count: 1,
+} as const;
