@@ -13,7 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diagnoseScheduling, schedulingDeadlineSeconds } from "../../core/render/kubernetes/rollout-diagnosis";
-import { engineSelector } from "../../core/render/kubernetes/workloads";
+import { engineSelector, kubernetesPart } from "../../core/render/kubernetes/workloads";
 import { type ControlPlane, startControlPlane, waitFor } from "./control-plane";
 import { type PodObject, getDeployment, listPods, podReady } from "./observe";
 import { type Rendered, TestSecrets, createNodes, existingClusterStack, fakeNodesFor, nodesReady, render, yamlStream } from "./stack";
@@ -48,7 +48,7 @@ describe("a stack asking for more GPUs than the nodes have", () => {
 
   it("is planned for four 4090 replicas; two start and two stay Pending, unschedulable for want of nvidia.com/gpu", async (ctx) => {
     skipUnlessBuilt(ctx, tools);
-    const group = r.plan.placement!.groups.find((g) => g.gpu.id === "rtx-4090")!;
+    const group = kubernetesPart(r.plan).placement.groups.find((g) => g.gpu.id === "rtx-4090")!;
     expect(group.replicas).toBe(4);
     const res = await cp.kubectl(["apply", "--server-side", "--field-manager=hybrid-inference", "-f", "-"], { kubeconfigFile: r.kubeconfigFile, input: yamlStream(r.manifests) });
     expect(res.code, res.stderr).toBe(0);
@@ -72,7 +72,7 @@ describe("a stack asking for more GPUs than the nodes have", () => {
 
   it("fails the update after the plan's scheduling deadline, naming the engine group and the missing nvidia.com/gpu", (ctx) => {
     skipUnlessBuilt(ctx, tools);
-    const placement = r.plan.placement!;
+    const placement = kubernetesPart(r.plan).placement;
     const workload = r.workloads.engines.find((w) => w.group.gpu.id === "rtx-4090")!;
     const deadline = schedulingDeadlineSeconds(workload);
     // The shipped value: one termination grace period (60 s) + the scheduler's longest back-off (10 s) + 30 s.

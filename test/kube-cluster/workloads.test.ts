@@ -18,7 +18,7 @@
  * EndpointSlices, PodDisruptionBudgets and evictions are the real Kubernetes code.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engineSelector } from "../../core/render/kubernetes/workloads";
+import { engineSelector, kubernetesPart } from "../../core/render/kubernetes/workloads";
 import { diagnoseScheduling } from "../../core/render/kubernetes/rollout-diagnosis";
 import type { Manifest } from "../../core/render/kubernetes/types";
 import { type ControlPlane, type KubectlResult, startControlPlane, waitFor } from "./control-plane";
@@ -124,7 +124,7 @@ describe("the prod-k8s workloads on a real control plane (cluster: existing)", (
     await waitAvailable(shipped, 120_000);
     console.log(`[kube-cluster] apply to all Deployments Available: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-    const placement = shipped.plan.placement!;
+    const placement = kubernetesPart(shipped.plan).placement;
     const engines = (await listPods(cp.api, ns(), engineSelector(shipped.plan))).items;
     const expected = Object.fromEntries(placement.nodes.filter((n) => n.replicas > 0).map((n) => [n.node, n.replicas]));
     expect(podsPerNode(engines)).toEqual(expected);
@@ -172,7 +172,7 @@ describe("the prod-k8s workloads on a real control plane (cluster: existing)", (
     skipUnlessBuilt(ctx, tools);
     const updatedRaw = existingClusterStack((v) => ({ ...v, engine: { ...(v["engine"] as object), version: "v0.33.1" } }));
     const updated = render(updatedRaw, secrets, cp.dir);
-    const groups = updated.plan.placement!.groups;
+    const groups = kubernetesPart(updated.plan).placement.groups;
     const image = (r: Rendered, name: string): string => {
       const d = r.manifests.find((m) => m.kind === "Deployment" && m.metadata.name === name);
       return d?.kind === "Deployment" ? d.spec.template.spec.containers[0]!.image : "";
@@ -217,8 +217,8 @@ describe("the prod-k8s workloads on a real control plane (cluster: existing)", (
 
   it("holds a node drain back with the engines' PodDisruptionBudget (HTTP 429) while it would break the budget", async (ctx) => {
     skipUnlessBuilt(ctx, tools);
-    const group = shipped.plan.placement!.groups.find((g) => g.replicas >= 2)!;
-    const node = shipped.plan.placement!.nodes.find((n) => n.group === group.name && n.replicas >= 2)!.node;
+    const group = kubernetesPart(shipped.plan).placement.groups.find((g) => g.replicas >= 2)!;
+    const node = kubernetesPart(shipped.plan).placement.nodes.find((n) => n.group === group.name && n.replicas >= 2)!.node;
     const pdbPath = `/apis/policy/v1/namespaces/${ns()}/poddisruptionbudgets/${group.name}`;
     const budgetIs = (allowed: number) => async (): Promise<boolean> => {
       const pdb = await cp.api.get<PdbObject>(pdbPath);
@@ -249,7 +249,7 @@ describe("the prod-k8s workloads on a real control plane (cluster: existing)", (
       const all = (await listPods(cp.api, ns(), engineSelector(shipped.plan))).items;
       const workload = shipped.workloads.engines.find((w) => w.group.name === group.name)!;
       await waitFor("the replacement marked unschedulable", async () => {
-        const v = diagnoseScheduling({ workload, nodes: shipped.plan.placement!.nodes, pods: (await listPods(cp.api, ns(), engineSelector(shipped.plan))).items, now: Date.now() });
+        const v = diagnoseScheduling({ workload, nodes: kubernetesPart(shipped.plan).placement.nodes, pods: (await listPods(cp.api, ns(), engineSelector(shipped.plan))).items, now: Date.now() });
         return v.state === "waiting" && v.message.includes("cordoned");
       }, 30_000, () => JSON.stringify(all.map((p) => p.status?.conditions), null, 1));
     } finally {
@@ -263,7 +263,7 @@ describe("the prod-k8s workloads on a real control plane (cluster: existing)", (
     expect(again.status).toBe(201);
 
     // A single-replica group is drainable by design (maxUnavailable 1; the router spills to the managed tier meanwhile).
-    const single = shipped.plan.placement!.groups.find((g) => g.replicas === 1)!;
+    const single = kubernetesPart(shipped.plan).placement.groups.find((g) => g.replicas === 1)!;
     await waitFor(`${single.name}'s budget computed`, async () => {
       const pdb = await cp.api.get<PdbObject>(`/apis/policy/v1/namespaces/${ns()}/poddisruptionbudgets/${single.name}`);
       return pdb.status?.observedGeneration === pdb.metadata.generation && pdb.status?.disruptionsAllowed === 1;

@@ -6,13 +6,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type PodView, diagnoseScheduling, insufficientResources, schedulingDeadlineSeconds } from "../../core/render/kubernetes/rollout-diagnosis";
-import { type EngineWorkload, renderKubernetesWorkloads } from "../../core/render/kubernetes/workloads";
+import { type EngineWorkload, kubernetesPart, renderKubernetesWorkloads } from "../../core/render/kubernetes/workloads";
 import { shippedPlan } from "./fixtures";
 
 const plan = shippedPlan("prod-k8s");
 const workloads = renderKubernetesWorkloads(plan);
 const w4090 = workloads.engines.find((w) => w.group.name === "engine-rtx-4090")!;
-const nodes = plan.placement!.nodes;
+const nodes = kubernetesPart(plan).placement.nodes;
 const T0 = Date.parse("2026-12-01T10:00:00Z");
 
 function pod(name: string, o: { group?: string; node?: string; message?: string; createdAt?: number; deleting?: boolean; phase?: string } = {}): PodView {

@@ -14,7 +14,7 @@
  * Pure: plain data in (the plan's workload and placement, the pods as the API returns them,
  * the time), a verdict out. The caller lists the pods and decides what to do with it.
  */
-import type { NodePlacement } from "../../plan/placement";
+import type { NodePlacement } from "../../plan/types";
 import { GPU_LABEL, GPU_RESOURCE, GROUP_LABEL, type EngineWorkload } from "./workloads";
 
 /** The fields of a Pod (core/v1) this reads. */
