@@ -36,7 +36,7 @@ export function findKubeTools(): KubeTools {
   const stages = existsSync(stageDir) ? readdirSync(stageDir).filter((f) => f.endsWith(".yaml")).sort().map((f) => path.join(stageDir, f)) : [];
   const missing = BINARIES.filter((b) => !existsSync(path.join(bin, b))).map((b) => `${b} is not in ${bin}`);
   if (stages.length === 0) missing.push(`kwok's stages are not in ${stageDir}`);
-  if (missing.length > 0) missing.push("run 'bash scripts/build-kube.sh' (about 6 minutes the first time)");
+  if (missing.length > 0) missing.push("run 'bash scripts/build-kube.sh' (6 to 25 minutes on 2 cores the first time)");
   return { bin, stages, path: (name) => path.join(bin, name), missing };
 }
 
