@@ -135,3 +135,20 @@ describe("the launcher argv parser (clap's rules, as the stub applies them)", ()
     expect(() => loraxSettings(["--model-id", "m", "--max-input-length", "4096", "--max-total-tokens", "4096"])).toThrow(/must be < `max_total_tokens`/);
   });
 });
+
+describe("the LoRAX engine container", () => {
+  it("gets the Hugging Face token under the name LoRAX's router reads too, as a secret, and no engine API key", () => {
+    const raw = loraxStack([]);
+    const withToken = {
+      ...raw,
+      values: { ...raw.values, access: { ...(raw.values["access"] as Record<string, unknown>), hf_token_secret: "hfToken" }, hfToken: { secure: "v1:PLACEHOLDER" } },
+      secretKeys: new Set([...raw.secretKeys, "hfToken"]),
+    };
+    const spec = firstEngineContainer(planOrThrow(withToken));
+    expect(spec.secretEnv).toEqual({
+      HF_TOKEN: { kind: "config", configKey: "hfToken" },
+      HUGGING_FACE_HUB_TOKEN: { kind: "config", configKey: "hfToken" },
+    });
+    expect(Object.keys(spec.env).filter((k) => /TOKEN|KEY/.test(k))).toEqual([]);
+  });
+});
