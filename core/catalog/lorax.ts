@@ -12,17 +12,17 @@
  * - Built on `nvidia/cuda:12.4.0` with PyTorch 2.4.0 for CUDA 12.4 (Dockerfile:38-43, 164).
  *   LoRAX's own kernels are compiled with TORCH_CUDA_ARCH_LIST "8.0;8.6+PTX": exllama,
  *   exllamav2, AWQ, punica (the multi-LoRA SGMV kernels), megablocks, EETQ
- *   (Dockerfile:105, 111, 117, 145, 153, 161); flash-attention v2.5.8 builds for sm_80 and
- *   sm_90 (server/Makefile-flash-att-v2:1, flash-attention's setup.py default); the vendored
- *   vLLM kernels for 7.0-9.0 (Dockerfile:136).
+ *   (Dockerfile:105, 111, 117, 145, 153, 161); flash-attention is v2.5.8 (server/Makefile-flash-att-v2:1),
+ *   whose setup.py builds sm_80 and sm_90 [U: not re-read here]; the vendored vLLM kernels
+ *   are built for 7.0-9.0 (Dockerfile:136).
  * - Ampere (sm_86) runs these directly. Ada (sm_89) runs sm_80/sm_86 cubins by binary
  *   compatibility within compute capability 8.x; LoRAX does not document Ada and nobody here
  *   has run it [U].
  * - RTX 50xx (Blackwell, sm_120): PyTorch 2.4 has no sm_120 code (PyTorch builds it from 2.7
  *   with CUDA 12.8), so even PyTorch's own kernels fail there with "no kernel image is
- *   available for execution on the device" (the error PyTorch <= 2.6 gives on RTX 50xx,
- *   e.g. pytorch/pytorch#180101); flash-attention has no sm_120 build either. No LoRAX image
- *   runs on these cards.
+ *   available for execution on the device" (the error older PyTorch builds give on RTX 50xx,
+ *   e.g. pytorch/pytorch#180101, HybridRobotics/berkeley-humanoid-lite#49 with torch 2.5.1);
+ *   flash-attention has no sm_120 build either. No LoRAX image runs on these cards.
  *
  * Which weight formats (`lorax-launcher --quantize`, launcher/src/main.rs:133-179)
  * - bf16: `--dtype bfloat16` (main.rs:227-233). `--dtype` and `--quantize` are exclusive

@@ -75,9 +75,11 @@ export function loraxRequestFields(engine: EnginePlan, modelName: string): Lorax
  * through the OpenAI SDK with `model: <id>` (the prefix is stripped). Any key LiteLLM does not
  * know as an OpenAI parameter, such as `adapter_source`, is moved into the SDK's
  * `extra_body` and sent at the top level of the JSON body; `drop_params` only drops OpenAI
- * parameters a provider does not support, never these (litellm 1.108.7:
- * utils.add_provider_specific_params_to_optional_params). A client's own top-level
- * `adapter_source` would win over this one (router.py: request kwargs after litellm_params).
+ * parameters a provider does not support, never these (litellm 1.108.7: utils.py:5433-5479,
+ * add_provider_specific_params_to_optional_params; only `model` is kept out of the body,
+ * utils.py:5427). A client's own top-level `adapter_source` would win over this one
+ * (router.py:4162-4170 puts request kwargs after litellm_params). test/lorax/router.test.ts
+ * checks what the real proxy sends.
  */
 export function loraxDeploymentParams(engine: EnginePlan, modelName: string): { model: string; adapter_source?: LoraxAdapterSource } {
   const fields = loraxRequestFields(engine, modelName);
