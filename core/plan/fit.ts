@@ -152,7 +152,10 @@ export function fitOnHost(r: FitRequest): FitOutcome {
           quantization: r.quantization,
           variant,
           tensorParallel: tp,
-          replicas: Math.floor(r.gpuCount / tp),
+          // vLLM runs the host's other cards as data-parallel replicas in the same server; LoRAX
+          // has no data parallelism (one sharded model per launcher), so its spare cards idle
+          // and the plan warns about them.
+          replicas: r.engine === "lorax" ? 1 : Math.floor(r.gpuCount / tp),
           memory,
           longestContext: Math.min(r.model.maxContext, roundContext(memory.kvTokens)),
         },

@@ -74,7 +74,10 @@ export function plan(spec: StackSpec): PlanResult {
   const warnings: ConfigIssue[] = [];
   hosts.forEach((h, i) => {
     const idle = h.gpuCount - h.replicas * h.tensorParallel;
-    if (idle > 0) {
+    if (idle > 0 && spec.engine.kind === "lorax") {
+      warnings.push(warning(keyPath("hosts", [i, "gpu_count"]), `${idle} of ${h.gpuCount} cards on "${h.name}" stay idle: LoRAX runs one copy of the model per host (no data parallelism), on ${h.tensorParallel} card${h.tensorParallel > 1 ? "s" : ""}`,
+        `set engine.kind: vllm to run a replica on every ${h.tensorParallel > 1 ? `${h.tensorParallel} cards` : "card"}, or rent a host with ${h.tensorParallel} card${h.tensorParallel > 1 ? "s" : ""}`));
+    } else if (idle > 0) {
       warnings.push(warning(keyPath("hosts", [i, "gpu_count"]), `${idle} of ${h.gpuCount} cards on "${h.name}" stay idle (engine replicas use ${h.tensorParallel} cards each)`,
         `use a card count that is a multiple of ${h.tensorParallel}`));
     }

@@ -134,3 +134,17 @@ describe("checkpoints LoRAX can load", () => {
     expect(planOrThrow(variantOf(lorax, { gpu: "rtx-3060-12gb" })).engine).toMatchObject({ quantization: "awq", hfRepo: "Qwen/Qwen2.5-7B-Instruct-AWQ" });
   });
 });
+
+describe("LoRAX on a host of several cards", () => {
+  it("plans one copy of the model (LoRAX has no data parallelism) and says the other cards idle, with the fix", () => {
+    const raw = variantOf(lorax, { gpu: "rtx-4090", gpuCount: 2 });
+    const { plan, issues } = loadPlan(raw);
+    expect(plan?.hosts[0]).toMatchObject({ gpuCount: 2, replicas: 1 });
+    const idle = issues.find((i) => i.path.endsWith(".gpu_count"));
+    expect(idle?.message).toMatch(/^1 of 2 cards on "[^"]+" stay idle: LoRAX runs one copy of the model per host \(no data parallelism\), on 1 card$/);
+    expect(idle?.fix).toBe("set engine.kind: vllm to run a replica on every card, or rent a host with 1 card");
+    // The router is not told the host serves twice what one copy serves.
+    const vllm = loadPlan(variantOf(lorax, { gpu: "rtx-4090", gpuCount: 2, kind: "vllm" })).plan!;
+    expect(plan!.router.upstreams[0]!.rpm).toBeLessThan(vllm.router.upstreams[0]!.rpm);
+  });
+});
