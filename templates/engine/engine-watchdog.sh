@@ -39,9 +39,10 @@ readonly LOG_FILE=/var/log/hybrid-inference/engine-watchdog.log
 # Seconds Docker gives the engine to stop before killing it: vLLM frees GPU memory on SIGTERM.
 readonly STOP_TIMEOUT_S=30
 
-# One line from `docker inspect` JSON (stdin), tab-separated: name, health status, failing
-# streak, probe interval (s), start time (epoch s), then the three labels (empty when missing
-# or not a whole number).
+# One line from `docker inspect` JSON (stdin), fields separated by the ASCII unit separator
+# (not whitespace, so an empty field stays a field): name, health status, failing streak,
+# probe interval (s), start time (epoch s), then the three labels (empty when missing or not
+# a whole number).
 read -r -d '' PARSE <<'PY' || true
 import datetime, json, re, sys
 
@@ -62,7 +63,7 @@ if m:
 def label(name):
     value = str(labels.get("hybrid-inference.watchdog." + name, ""))
     return value if re.fullmatch(r"[0-9]{1,7}", value) else ""
-print("\t".join([
+print("\x1f".join([
     c.get("Name", "").lstrip("/") or c.get("Id", "")[:12],
     health.get("Status", "none"),
     str(int(health.get("FailingStreak") or 0)),
@@ -95,7 +96,7 @@ check_container() {
     fail "cannot inspect container $id (it may have just been removed): $json"
     return 0
   fi
-  IFS=$'\t' read -r name health streak interval started restart_after start_period max_restarts < <(python3 -c "$PARSE" <<<"$json")
+  IFS=$'\x1f' read -r name health streak interval started restart_after start_period max_restarts < <(python3 -c "$PARSE" <<<"$json")
   if [[ -z "$restart_after" || -z "$start_period" || -z "$max_restarts" ]]; then
     fail "$name carries $LABEL=restart but not whole numbers in $LABEL.restart-after-s, .start-period-s and .max-restarts-per-hour; not watching it (re-deploy it from the plan)"
     return 0

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # hybrid-inference host bootstrap, step "engine-watchdog".
 #
-# Installs the engine watchdog (templates/engine/engine-watchdog.sh, passed in as
-# HI_WATCHDOG_PROGRAM) as /usr/local/lib/hybrid-inference/engine-watchdog and a systemd timer
+# Installs the engine watchdog (templates/engine/engine-watchdog.sh, passed in gzipped and
+# base64-encoded so the command line stays one short line) as
+# /usr/local/lib/hybrid-inference/engine-watchdog and a systemd timer
 # that runs it every HI_WATCHDOG_INTERVAL_S seconds. The watchdog restarts a container
 # labelled hybrid-inference.watchdog=restart whose health check has been failing longer than
 # its labels allow (Docker's restart policy only acts when the process exits, so a hung engine
@@ -11,11 +12,11 @@
 # needs no re-run of this step.
 #
 # Environment (values arrive as quoted data; nothing here is spliced into code):
-#   HI_WATCHDOG_PROGRAM     required. The watchdog script's text.
+#   HI_WATCHDOG_PROGRAM_GZ  required. The watchdog script, gzip-compressed, then base64.
 #   HI_WATCHDOG_INTERVAL_S  required. Seconds between two runs (10-3600).
 #   HI_ROOT                 tests only: prefix for every absolute path read or written.
 #
-# Usage: sudo env HI_WATCHDOG_PROGRAM="$(cat engine-watchdog.sh)" HI_WATCHDOG_INTERVAL_S=30 bash -s < engine-watchdog.sh
+# Usage: sudo env HI_WATCHDOG_PROGRAM_GZ="$(gzip -c engine-watchdog.sh | base64 -w0)" HI_WATCHDOG_INTERVAL_S=30 bash -s < engine-watchdog.sh
 # Idempotent: files are rewritten only when their content differs; systemd is reloaded only then.
 STEP=engine-watchdog
 # @include common.sh (inlined by core/render/script.ts; see templates/lib/common.sh)
@@ -26,10 +27,13 @@ readonly TIMER=hybrid-inference-engine-watchdog.timer
 readonly UNIT_DIR=/etc/systemd/system
 
 validate() {
-  require HI_WATCHDOG_PROGRAM "pass the watchdog script (templates/engine/engine-watchdog.sh) as HI_WATCHDOG_PROGRAM"
+  require HI_WATCHDOG_PROGRAM_GZ "pass the watchdog script (templates/engine/engine-watchdog.sh), gzipped and base64-encoded, as HI_WATCHDOG_PROGRAM_GZ"
   require HI_WATCHDOG_INTERVAL_S "pass the seconds between two watchdog runs, e.g. HI_WATCHDOG_INTERVAL_S=30"
-  [[ "$HI_WATCHDOG_PROGRAM" == '#!/usr/bin/env bash'$'\n'* ]] ||
-    die "HI_WATCHDOG_PROGRAM must be a bash script starting with '#!/usr/bin/env bash'"
+  [[ "$HI_WATCHDOG_PROGRAM_GZ" =~ ^[A-Za-z0-9+/]+={0,2}$ ]] || die "HI_WATCHDOG_PROGRAM_GZ must be base64 (gzip -c engine-watchdog.sh | base64 -w0)"
+  PROGRAM_TEXT="$(base64 -d <<<"$HI_WATCHDOG_PROGRAM_GZ" | gzip -dc)" ||
+    die "HI_WATCHDOG_PROGRAM_GZ does not decode: it must be the watchdog script gzipped, then base64-encoded"
+  [[ "$PROGRAM_TEXT" == '#!/usr/bin/env bash'$'\n'* ]] ||
+    die "HI_WATCHDOG_PROGRAM_GZ must hold a bash script starting with '#!/usr/bin/env bash'"
   if ! is_uint "$HI_WATCHDOG_INTERVAL_S" || ((10#$HI_WATCHDOG_INTERVAL_S < 10 || 10#$HI_WATCHDOG_INTERVAL_S > 3600)); then
     die "HI_WATCHDOG_INTERVAL_S must be a whole number of seconds from 10 to 3600, got '$HI_WATCHDOG_INTERVAL_S'"
   fi
@@ -76,7 +80,7 @@ AccuracySec=5
 
 [Install]
 WantedBy=timers.target"
-  if write_if_changed "$ROOT$PROGRAM" "${HI_WATCHDOG_PROGRAM%$'\n'}" 0755; then changed=1; fi
+  if write_if_changed "$ROOT$PROGRAM" "$PROGRAM_TEXT" 0755; then changed=1; fi
   if write_if_changed "$ROOT$UNIT_DIR/$SERVICE" "$service" 0644; then changed=1; fi
   if write_if_changed "$ROOT$UNIT_DIR/$TIMER" "$timer" 0644; then changed=1; fi
   if ((changed)); then

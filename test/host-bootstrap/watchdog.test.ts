@@ -6,6 +6,7 @@
  * the health states a test sets up, in `docker inspect`'s JSON shape.
  */
 import { statSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readStackFile } from "../../core/config/source";
@@ -172,6 +173,9 @@ describe("engine-watchdog (the program)", () => {
     const r = watch();
     expect(r.status).toBe(0);
     expect(r.stderr).toContain("carries hybrid-inference.watchdog=restart but not whole numbers");
+    // a missing first label does not shift the others into its place
+    container(ID, { status: "unhealthy", streak: 50, startedAgoS: 3600, labels: { "hybrid-inference.watchdog": "restart", "hybrid-inference.watchdog.start-period-s": "600", "hybrid-inference.watchdog.max-restarts-per-hour": "3" } });
+    expect(watch().stderr).toContain("carries hybrid-inference.watchdog=restart but not whole numbers");
     expect(restarts()).toEqual([]);
     sb.set("docker-info-fails", "");
     const down = watch();
@@ -223,7 +227,10 @@ describe("engine-watchdog (the bootstrap step)", () => {
 
   it("rejects a program that is not a bash script and an interval out of range", () => {
     const s = step();
-    expect(sb.runText(s.script, { ...s.env, HI_WATCHDOG_PROGRAM: "rm -rf /" }).stderr).toContain("HI_WATCHDOG_PROGRAM must be a bash script");
+    const gz = (text: string): string => gzipSync(Buffer.from(text)).toString("base64");
+    expect(sb.runText(s.script, { ...s.env, HI_WATCHDOG_PROGRAM_GZ: gz("rm -rf /\n") }).stderr).toContain("HI_WATCHDOG_PROGRAM_GZ must hold a bash script");
+    expect(sb.runText(s.script, { ...s.env, HI_WATCHDOG_PROGRAM_GZ: "$(reboot)" }).stderr).toContain("HI_WATCHDOG_PROGRAM_GZ must be base64");
+    expect(sb.runText(s.script, { ...s.env, HI_WATCHDOG_PROGRAM_GZ: Buffer.from("not gzip").toString("base64") }).stderr).toContain("does not decode");
     expect(sb.runText(s.script, { ...s.env, HI_WATCHDOG_INTERVAL_S: "5" }).stderr).toContain("HI_WATCHDOG_INTERVAL_S must be a whole number of seconds from 10 to 3600, got '5'");
     expect(sb.exists("usr/local/lib/hybrid-inference/engine-watchdog")).toBe(false);
   });
