@@ -15,7 +15,8 @@
 #      nvidia-headless-no-dkms-<c>            the user space without DKMS
 #    where <meta> is the flavour of the installed linux-image metapackage: "generic"
 #    (linux-image-generic), "generic-hwe-22.04" on jammy's HWE kernel, "generic-hwe-24.04" on
-#    noble's, or the running kernel's own flavour (aws, lowlatency, …). This is how
+#    noble's (with "-edge" for the edge kernels), or the running kernel's own flavour (aws,
+#    lowlatency, …). This is how
 #    ubuntu-drivers picks them (canonical/ubuntu-drivers-common, UbuntuDrivers/detect.py,
 #    get_linux_modules_metapackage), e.g.
 #    https://packages.ubuntu.com/noble/linux-modules-nvidia-580-server-open-generic
@@ -191,7 +192,9 @@ kernel_meta_flavour() {
   [[ "$kernel" =~ ^[0-9]+\.[0-9]+\.[0-9]+-[0-9]+-([a-z0-9]+(-[a-z0-9]+)*)$ ]] || return 0
   flavour=${BASH_REMATCH[1]}
   version="$(os_release VERSION_ID || true)"
-  if [[ -n "$version" ]] && pkg_installed "linux-image-$flavour-hwe-$version"; then
+  if [[ -n "$version" ]] && pkg_installed "linux-image-$flavour-hwe-$version-edge"; then
+    printf '%s-hwe-%s-edge\n' "$flavour" "$version"
+  elif [[ -n "$version" ]] && pkg_installed "linux-image-$flavour-hwe-$version"; then
     printf '%s-hwe-%s\n' "$flavour" "$version"
   elif pkg_installed "linux-image-$flavour"; then
     printf '%s\n' "$flavour"

@@ -148,6 +148,15 @@ describe("nvidia-driver: Canonical's signed prebuilt modules first", () => {
     expect(dropIn()).toContain('"linux-image-generic-hwe-22\\.04$";');
   });
 
+  it("follows noble's HWE edge kernel with the -generic-hwe-24.04-edge metapackage", () => {
+    sb.set("uname-r", "6.17.0-8-generic\n");
+    sb.installed("linux-image-generic-hwe-24.04-edge 6.17.0.8.8~24.04.1", "linux-image-generic-hwe-24.04 6.14.0.30.30~24.04.1");
+    archive(...prebuiltArchive("580-server-open", "generic-hwe-24.04-edge", "6.17.0-8-generic"));
+    const r = sb.runStep("nvidia-driver", B580);
+    expect(r.status).toBe(0);
+    expect(installed(aptInstalls(sb)[0]).slice(2)).toEqual(["linux-modules-nvidia-580-server-open-6.17.0-8-generic", "linux-modules-nvidia-580-server-open-generic-hwe-24.04-edge"]);
+  });
+
   it("uses the proprietary prebuilt modules when open modules are not required", () => {
     nobleGeneric();
     archive(...prebuiltArchive("580-server", "generic"));
