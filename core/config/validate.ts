@@ -64,6 +64,8 @@ export function validateStackConfig(raw: RawStackConfig): ValidationResult {
     traffic: parsed.traffic!,
     workloads: parsed.workloads!,
     kubernetes: parsed.kubernetes!,
+    measured: parsed.measured!,
+    benchmark: parsed.benchmark!,
   };
   return { spec, issues };
 }
@@ -245,8 +247,31 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
     }
   }
 
+  out.push(...measurementChecks(p, hosts));
   out.push(...dockerChecks(p, hosts));
   out.push(...kubernetesChecks(p, raw, hosts));
+  return out;
+}
+
+/** `measured` names hosts of the stack; `benchmark.enabled: true` asks for what the stack can run. */
+function measurementChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const names = hosts.map(([, h]) => str(h["name"])).filter((n): n is string => n !== undefined);
+  for (const host of Object.keys(p.measured ?? {})) {
+    if (!names.includes(host)) {
+      out.push(error(keyPath("measured", [host]), `names host "${host}", which is not in hosts`,
+        names.length > 0 ? `rename it to the measured host (${names.join(", ")}), or remove it` : "remove it"));
+    }
+  }
+  if (p.benchmark?.enabled === true) {
+    const why = p.target === "kubernetes" ? "it runs on the docker target only"
+      : p.engine?.kind === "lorax" ? "it runs vLLM's own `vllm bench serve` from the engine image, which LoRAX's image does not have"
+        : p.workloads === false ? "the stack deploys no engine (workloads: false)" : undefined;
+    if (why !== undefined) {
+      out.push(error(keyPath("benchmark", ["enabled"]), `is true, but ${why}`,
+        "remove benchmark.enabled (or set it to false); measure by hand with `vllm bench serve --save-result` and `npm run calibrate`"));
+    }
+  }
   return out;
 }
 
