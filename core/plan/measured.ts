@@ -161,7 +161,10 @@ export function effectiveCurve(stackEngine: Engine, benchEngine: Engine, points:
   const shapeRatio = (c: number): Values => (same ? { ttftMs: 1, tpotMs: 1, requestsPerSecond: 1 } : over(modelValues(stackEngine, c), bench(c)));
   return (c: number): CurvePoint => {
     let v: Values;
-    if (c <= first.concurrency || c >= last.concurrency) {
+    const exact = sorted.find((p) => p.concurrency === c);
+    if (exact !== undefined) {
+      v = times(exact, shapeRatio(c));
+    } else if (c < first.concurrency || c > last.concurrency) {
       const nearest = c <= first.concurrency ? first : last;
       v = times(modelValues(stackEngine, c), over(nearest, bench(nearest.concurrency)));
     } else {
