@@ -139,10 +139,14 @@ export function benchmarkStdin(step: BootstrapStep, engineKey: string): string {
   return `${engineKey}\n${step.script}`;
 }
 
-/** The file the step printed on its `HI_BENCHMARK_RESULT=` line; throws when it is missing or not one. */
-export function parseBenchmarkOutput(stdout: string): BenchmarkFile {
+/**
+ * The file the step printed on its `HI_BENCHMARK_RESULT=` line. Undefined when there is no such
+ * line (a preview, the offline plan's mocks: the step has not run); throws when the line is not
+ * such a file. On a host the step succeeds only after printing it.
+ */
+export function parseBenchmarkOutput(stdout: string): BenchmarkFile | undefined {
   const line = stdout.split("\n").find((l) => l.startsWith(BENCHMARK_RESULT_PREFIX));
-  if (line === undefined) throw new Error(`the benchmark printed no ${BENCHMARK_RESULT_PREFIX} line`);
+  if (line === undefined) return undefined;
   const v: unknown = JSON.parse(line.slice(BENCHMARK_RESULT_PREFIX.length));
   if (typeof v !== "object" || v === null || (v as { kind?: unknown }).kind !== BENCHMARK_FILE_KIND || !Array.isArray((v as { results?: unknown }).results)) {
     throw new Error(`the ${BENCHMARK_RESULT_PREFIX} line is not a ${BENCHMARK_FILE_KIND} file`);
