@@ -250,3 +250,36 @@ describe("the measured key in the stack file", () => {
       .toBe("is true, but it runs vLLM's own `vllm bench serve` from the engine image, which LoRAX's image does not have");
   });
 });
+
+describe("any measured entry the schema accepts", () => {
+  const pointArb = fc.record({
+    concurrency: fc.double({ min: 0.01, max: 300, noNaN: true }),
+    requests_per_s: fc.double({ min: 0.001, max: 100, noNaN: true }),
+    output_tokens_per_s: fc.double({ min: 0.1, max: 100_000, noNaN: true }),
+    ttft_ms: fc.double({ min: 0.1, max: 3_600_000, noNaN: true }),
+    tpot_ms: fc.double({ min: 0.01, max: 60_000, noNaN: true }),
+  });
+  const entryArb = fc.record({
+    kv_tokens: fc.option(fc.integer({ min: 1, max: 2_000_000 }), { nil: undefined }),
+    request_shape: fc.record({ input_tokens: fc.double({ min: 1, max: 100_000, noNaN: true }), output_tokens: fc.double({ min: 1, max: 10_000, noNaN: true }) }),
+    points: fc.uniqueArray(pointArb, { minLength: 1, maxLength: 6, selector: (p) => p.concurrency }),
+    replicas: fc.integer({ min: 1, max: 4 }),
+  });
+
+  it("plans, with a finite router limit of at least one request a minute and a finite curve", () => {
+    fc.assert(fc.property(entryArb, (e) => {
+      const { plan, issues } = planWith(entry({
+        measured_with: { ...MEASURED_WITH, replicas: e.replicas },
+        request_shape: e.request_shape, points: e.points, ...(e.kv_tokens !== undefined ? { kv_tokens: e.kv_tokens } : {}),
+      }));
+      expect(issues.filter((i) => i.severity === "error")).toEqual([]);
+      const h = plan!.hosts[0]!;
+      expect(Number.isInteger(h.capacity.routerRpm) && h.capacity.routerRpm >= 1).toBe(true);
+      for (const p of [...h.replicaCapacity.curve, h.replicaCapacity.operatingPoint]) {
+        for (const v of [p.concurrency, p.ttftMs, p.tpotMs, p.requestsPerSecond, p.outputTokensPerSecond]) expect(Number.isFinite(v)).toBe(true);
+      }
+      expect(h.replicaCapacity.operatingPoint.concurrency).toBeLessThanOrEqual(h.replicaCapacity.maxConcurrency);
+      expect(plan!.router.upstreams[0]!.rpm).toBe(h.capacity.routerRpm);
+    }), { numRuns: 150 });
+  });
+});
