@@ -10,6 +10,7 @@ import type { EngineKind, GpuSpec, ModelSpec, ModelVariant, Quantization } from 
 import type { ConfigIssue } from "../config/issues";
 import type { KubernetesConfig, StackSpec } from "../config/schema";
 import type { CapacityReport } from "./capacity";
+import type { MeasuredBasis } from "./measured";
 import type { MemoryBreakdown } from "./memory";
 
 export interface ImageRef {
@@ -122,6 +123,8 @@ export interface HostPlan {
   readonly replicaCapacity: CapacityReport;
   /** What the host serves with all its replicas. */
   readonly capacity: CapacityReport;
+  /** Set when the stack's `measured` block has an entry for this host: what of it is used, and the estimate it replaced. */
+  readonly measured?: MeasuredBasis;
 }
 
 /** How the router reaches one host's engine on the docker target. */

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readStackFile } from "../../core/config/source";
 import { loadPlan } from "../../core/load";
-import { dockerPart } from "../../core/render/docker";
+import { dockerPart } from "../../core/plan/docker";
 import { renderHostBootstrap } from "../../core/render/host-bootstrap";
 import { renderScript } from "../../core/render/script";
 import versions from "../../core/versions.json";

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readStackFile } from "../../core/config/source";
 import { loadPlan } from "../../core/load";
 import { dockerEngineInstance, engineContainer, ENGINE_HEALTH, engineWatchdog, WATCHDOG_INTERVAL_S, WATCHDOG_MARGIN_S } from "../../core/render/containers";
-import { dockerPart } from "../../core/render/docker";
+import { dockerPart } from "../../core/plan/docker";
 import { renderHostBootstrap, watchdogProgram } from "../../core/render/host-bootstrap";
 import type { DeploymentPlan } from "../../core/plan/types";
 import { Sandbox } from "./harness";

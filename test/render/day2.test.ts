@@ -11,7 +11,7 @@ import type { DeploymentPlan } from "../../core/plan/types";
 import {
   ENGINE_HEALTH, VLLM_COMPILE_CACHES, WATCHDOG_MARGIN_S, dockerEngineInstance, engineContainer, engineWatchdog, routerContainer,
 } from "../../core/render/containers";
-import { dockerPart } from "../../core/render/docker";
+import { dockerPart } from "../../core/plan/docker";
 import { durationSeconds, renderKubernetesWorkloads } from "../../core/render/kubernetes/workloads";
 import { renderHostBootstrap } from "../../core/render/host-bootstrap";
 import versions from "../../core/versions.json";
