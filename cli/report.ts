@@ -6,6 +6,7 @@ import { costSection } from "../core/costs/plan-costs";
 import { imageName } from "../core/render/containers";
 import { placementSummary } from "../core/render/kubernetes/placement-summary";
 import { measuredSummary } from "../core/plan/measured";
+import { rolloutSummary } from "../core/plan/rollout";
 import type { RecordedResource } from "./mock-run";
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -74,6 +75,8 @@ export function planSummary(plan: DeploymentPlan): string {
   out.push(`Models    ${router.modelNames.join(", ")}`);
   out.push(`Fallback  ${chain.join(" -> ")}`);
   if (router.frontier[0]) out.push(`Hard      requests tagged "${router.hardTag}" and prompts over ${engine.maxModelLen} tokens go to ${router.frontier[0].litellmModel}`);
+  const rollout = rolloutSummary(plan);
+  if (rollout.length > 0) out.push("", ...rollout);
   const placement = placementSummary(plan);
   if (placement) out.push("", placement);
   out.push("", costSection(plan));
