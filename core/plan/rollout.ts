@@ -32,12 +32,26 @@ export interface HostRollout {
    * disruptive bootstrap steps run; null for the first host.
    */
   readonly waitsFor: string | null;
+  /**
+   * Seconds this host's gate waits after its engine serves, before the next host may change: the
+   * router's `cooldown_time`. Requests the router sent while the engine was away failed, and it
+   * took the engine out of rotation for that long; had the next host gone down meanwhile, no
+   * engine would be in rotation. 0 for the last host (nothing follows it).
+   */
+  readonly settleS: number;
 }
 
-/** Stack order: each host waits for the one listed before it. */
-export function rolloutOrder(hostNames: readonly string[]): HostRollout[] {
+/** Stack order: each host waits for the one listed before it, and lets the router take it back first. */
+export function rolloutOrder(hostNames: readonly string[], routerCooldownS = 0): HostRollout[] {
   if (new Set(hostNames).size !== hostNames.length) throw new Error(`rolloutOrder: duplicate host names in ${hostNames.join(", ")}`);
-  return hostNames.map((host, i) => ({ host, position: i + 1, waitsFor: i === 0 ? null : hostNames[i - 1]! }));
+  return hostNames.map((host, i) => ({
+    host, position: i + 1, waitsFor: i === 0 ? null : hostNames[i - 1]!, settleS: i < hostNames.length - 1 ? routerCooldownS : 0,
+  }));
+}
+
+/** The plan's rollout: stack order, each host settling for the router's cooldown before the next one. */
+export function planRollout(plan: Pick<DeploymentPlan, "hosts" | "router">): HostRollout[] {
+  return rolloutOrder(plan.hosts.map((h) => h.name), plan.router.cooldownTimeS);
 }
 
 /** How often the readiness gate asks again. */
@@ -75,13 +89,14 @@ const mb = (n: number): string => Math.round(n).toLocaleString("en-GB");
 /** The rollout and readiness section of `plan`'s report (docker target). */
 export function rolloutSummary(plan: DeploymentPlan): string[] {
   if (plan.target.kind !== "docker") return [];
-  const order = rolloutOrder(plan.hosts.map((h) => h.name));
+  const order = planRollout(plan);
   const r = readinessPlan(plan);
   const d = r.engineStartup;
   const out = ["Rollout   one host at a time, in this order (engine replacements, driver, reboot and Docker changes):"];
   for (const h of order) {
     const router = h.host === plan.target.routerHost ? " (router host)" : "";
-    out.push(`  ${h.position}. ${h.host}${router}${h.waitsFor ? `: after ${h.waitsFor} serves again` : ""}`);
+    const after = h.waitsFor ? `: after ${h.waitsFor} serves again and the router has taken it back (${plan.router.cooldownTimeS} s, its cooldown_time)` : "";
+    out.push(`  ${h.position}. ${h.host}${router}${after}`);
   }
   if (!plan.spec.workloads) {
     out.push("Readiness each host's card check (workloads: false: no engine to wait for)");

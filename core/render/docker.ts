@@ -4,7 +4,7 @@
  * the weight prefetch; and every file of it for review under `out/<stack>/`.
  */
 import { dockerPart } from "../plan/docker";
-import { type HostRollout, type ReadinessPlan, readinessPlan, rolloutOrder, rolloutSummary } from "../plan/rollout";
+import { type HostRollout, type ReadinessPlan, planRollout, readinessPlan, rolloutSummary } from "../plan/rollout";
 import type { DeploymentPlan, DockerHostTarget, HostPlan, TunnelPlan } from "../plan/types";
 import { type ContainerSpec, dockerEngineInstance, edgeContainer, engineContainer, imageName, routerContainer } from "./containers";
 import { argvForDisplay } from "./engine-args";
@@ -53,13 +53,14 @@ export function renderDockerTarget(plan: DeploymentPlan): DockerRendering {
   const router = routerContainer(plan, routerConfig);
   const edge = edgeContainer(plan, target);
   const benchmarks = benchmarkSteps(plan);
-  const order = rolloutOrder(target.hosts.map((t) => t.name));
+  const order = planRollout(plan);
+  if (order.map((o) => o.host).join() !== target.hosts.map((t) => t.name).join()) throw new Error("the rollout order and the docker target's hosts differ");
   const hosts = target.hosts.map((t, i): DockerHostRendering => {
     const host = plan.hosts.find((h) => h.name === t.name)!;
     const engine = engineContainer(plan, dockerEngineInstance(host, t));
     return {
       host, target: t, steps: hostSteps(t.bootstrap), rebootWait: rebootWait(t.bootstrap), engine,
-      readiness: engineReadinessStep(plan, engine), rollout: order[i]!,
+      readiness: engineReadinessStep(plan, engine, order[i]!.settleS), rollout: order[i]!,
       benchmark: benchmarks.find((b) => b.host === t.name) ?? null,
     };
   });

@@ -32,7 +32,7 @@ function servedNames(plan: DeploymentPlan): string[] {
   return [plan.engine.servedModelName, ...(plan.engine.lora?.adapters.map((a) => a.name) ?? [])];
 }
 
-function step(container: ContainerSpec, check: "vllm" | "lorax" | "router", probes: ReadinessProbes, timeoutS: number, plan: DeploymentPlan): BootstrapStep {
+function step(container: ContainerSpec, check: "vllm" | "lorax" | "router", probes: ReadinessProbes, timeoutS: number, settleS: number, plan: DeploymentPlan): BootstrapStep {
   const r = readinessPlan(plan);
   return makeStep(READINESS_STEP, renderScript(path.join("engine", `${READINESS_STEP}.sh`)), {
     HI_CONTAINER: container.name,
@@ -42,22 +42,27 @@ function step(container: ContainerSpec, check: "vllm" | "lorax" | "router", prob
     HI_TIMEOUT_S: String(timeoutS),
     HI_POLL_S: String(r.pollS),
     HI_LOG_LINES: String(r.logLines),
+    HI_SETTLE_S: String(settleS),
   });
 }
 
-/** The gate after one host's engine container. */
-export function engineReadinessStep(plan: DeploymentPlan, engine: ContainerSpec): BootstrapStep {
+/**
+ * The gate after one host's engine container; `settleS` (core/plan/rollout.ts `HostRollout`) is
+ * how long it waits after the engine serves, so the router has taken it back before the next
+ * host of the rollout changes.
+ */
+export function engineReadinessStep(plan: DeploymentPlan, engine: ContainerSpec, settleS = 0): BootstrapStep {
   const url = httpUrl("http", "127.0.0.1", plan.engine.port);
   const timeout = readinessPlan(plan).engineTimeoutS;
   switch (plan.engine.kind) {
     case "vllm":
-      return step(engine, "vllm", { url, key_env: ENGINE_API_KEY_ENV, models: servedNames(plan) }, timeout, plan);
+      return step(engine, "vllm", { url, key_env: ENGINE_API_KEY_ENV, models: servedNames(plan) }, timeout, settleS, plan);
     case "lorax": {
       const requests = servedNames(plan).map((name) => {
         const f = loraxRequestFields(plan.engine, name);
         return { name, model: f.model, ...(f.adapterSource ? { adapter_source: f.adapterSource } : {}) };
       });
-      return step(engine, "lorax", { url, requests }, timeout, plan);
+      return step(engine, "lorax", { url, requests }, timeout, settleS, plan);
     }
     default: {
       const unreachable: never = plan.engine.kind;
@@ -72,6 +77,6 @@ export function routerReadinessStep(plan: DeploymentPlan, router: ContainerSpec)
   const upstreams = plan.router.upstreams.map((u) => ({
     name: u.name, kind, api_base: u.apiBase, ...(kind === "vllm" ? { key_env: ROUTER_ENGINE_KEY_ENV } : {}), models: servedNames(plan),
   }));
-  return step(router, "router", { url: httpUrl("http", "127.0.0.1", ROUTER_INTERNAL_PORT), upstreams }, readinessPlan(plan).routerTimeoutS, plan);
+  return step(router, "router", { url: httpUrl("http", "127.0.0.1", ROUTER_INTERNAL_PORT), upstreams }, readinessPlan(plan).routerTimeoutS, 0, plan);
 }
 

@@ -31,6 +31,9 @@
 #   HI_TIMEOUT_S   required. Seconds to wait at most.
 #   HI_POLL_S      required. Seconds between attempts.
 #   HI_LOG_LINES   required. Log lines to print on failure.
+#   HI_SETTLE_S    optional, default 0. Seconds to wait once the container serves, before the
+#                  step ends (and the next host of a rollout may change): the router's
+#                  cooldown_time, during which it keeps an engine it saw failing out of rotation.
 #   HI_ROOT        tests only.
 STEP=readiness
 # @include common.sh (inlined by core/render/script.ts; see templates/lib/common.sh)
@@ -49,6 +52,8 @@ validate() {
   for v in HI_TIMEOUT_S HI_POLL_S HI_LOG_LINES; do
     if ! is_uint "${!v}" || ((${!v} == 0)); then die "$v must be a whole number above 0, got '${!v}'"; fi
   done
+  SETTLE_S="${HI_SETTLE_S:-0}"
+  is_uint "$SETTLE_S" || die "HI_SETTLE_S must be a whole number of seconds, got '$SETTLE_S'"
 }
 
 # The check, run by the container's python3 with argv [mode, probes JSON]. Prints one line: what
@@ -174,6 +179,10 @@ main() {
     if [[ "$status" == running ]]; then
       if out="$(docker exec -i "$HI_CONTAINER" python3 - "$HI_CHECK" "$HI_PROBES" <<<"$PROBE" 2>&1)"; then
         say "$HI_CONTAINER is ready after ${waited}s: $(redact <<<"$out")"
+        if ((SETTLE_S > 0)); then
+          say "waiting ${SETTLE_S}s (the router's cooldown_time) so the router takes $HI_CONTAINER back into rotation before the next host changes"
+          sleep "$SETTLE_S"
+        fi
         return 0
       fi
       reason="$(tail -n 1 <<<"$out")"

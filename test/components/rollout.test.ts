@@ -39,6 +39,13 @@ describe("rollout order (pure)", () => {
     }));
   });
 
+  it("lets the router take each host back (its cooldown_time) before the next one goes; the last host has nothing to wait for", () => {
+    fc.assert(fc.property(fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/), { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 3600 }), (names, cooldown) => {
+      const order = rolloutOrder(names, cooldown);
+      expect(order.map((o) => o.settleS)).toEqual(names.map((_, i) => (i < names.length - 1 ? cooldown : 0)));
+    }));
+  });
+
   it("refuses duplicate host names", () => {
     expect(() => rolloutOrder(["a", "b", "a"])).toThrow("duplicate host names");
   });
@@ -84,6 +91,12 @@ describe("prod under mocks: the dependency graph Pulumi would follow", () => {
   it("ends the update only once the router serves and reaches both engines", () => {
     for (const host of [first, second]) expect(graph.waitsOn("prod-router-readiness", gate(host))).toBe(true);
     expect(graph.waitsOn("prod-router-readiness", "prod-router-container")).toBe(true);
+  });
+
+  it("holds the first host's gate for the router's cooldown_time (30 s in prod), so its engine is back in rotation before the second goes", () => {
+    expect(run.plan.router.cooldownTimeS).toBe(30);
+    expect(String(run.byName(gate(first)).inputs["create"])).toContain("HI_SETTLE_S='30'");
+    expect(String(run.byName(gate(second)).inputs["create"])).toContain("HI_SETTLE_S='0'");
   });
 
   it("re-checks a host's engine after any change to its bootstrap (a reboot restarts the engine)", () => {

@@ -160,6 +160,14 @@ describe("readiness gate, vLLM", () => {
     expect(renderStepCommand(gateFor(devPlan, engine.url))).not.toContain(KEY);
   });
 
+  it("waits the router's cooldown_time once serving, when another host follows in the rollout", async () => {
+    engine.script = [{ status: 200, models: served }];
+    const r = await runGate(gateFor(devPlan, engine.url, { HI_SETTLE_S: "30" }));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("waiting 30s (the router's cooldown_time) so the router takes dev-gpu-1-engine back into rotation before the next host changes");
+    expect(sb.callLines("sleep")).toEqual(["sleep 30"]);
+  });
+
   it("fails at the plan's deadline when an adapter never appears, with the engine's last log lines, secrets redacted", async () => {
     engine.script = [{ status: 200, models: ["qwen2.5-7b-instruct"] }];
     const step = gateFor(devPlan, engine.url);
