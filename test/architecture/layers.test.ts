@@ -18,6 +18,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   render: ["catalog", "config", "net", "plan"],
   costs: ["catalog", "config", "net", "plan"],
   report: ["catalog", "config", "costs", "plan"],
+  review: ["catalog", "config", "costs", "net", "plan", "render", "report"],
 };
 
 function tsFiles(dir: string): string[] {
