@@ -88,7 +88,8 @@ export function renderAtRef(codeRoot: string, ref: string, stack: string, stackF
     if (!existsSync(baseStackFile)) return { commit, base: { status: "absent" }, notes };
 
     // The base runs with this checkout's dependencies: installing the commit's own would need the network.
-    symlinkSync(path.join(codeRoot, "node_modules"), path.join(baseCode, "node_modules"), "dir");
+    const baseModules = path.join(baseCode, "node_modules");
+    if (!existsSync(baseModules)) symlinkSync(path.join(codeRoot, "node_modules"), baseModules, "dir");
     const lockHere = path.join(codeRoot, "package-lock.json");
     const lockThere = path.join(baseCode, "package-lock.json");
     if (existsSync(lockHere) && existsSync(lockThere) && readFileSync(lockHere, "utf8") !== readFileSync(lockThere, "utf8")) {

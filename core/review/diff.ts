@@ -5,8 +5,11 @@
 
 type Edit = { readonly op: " " | "-" | "+"; readonly line: string };
 
-/** Beyond this many differing lines the shortest edit script is not searched for: the changed middle is shown as removed, then added. */
-const MAX_EDIT_DISTANCE = 4000;
+/**
+ * Beyond this many differing lines the shortest edit script is not searched for: the changed
+ * middle is shown as removed, then added (the trace kept for the backtrack grows with its square).
+ */
+const MAX_EDIT_DISTANCE = 2000;
 
 function splitLines(text: string): string[] {
   if (text === "") return [];
@@ -24,7 +27,8 @@ function myers(a: readonly string[], b: readonly string[]): Edit[] | null {
   const v = new Int32Array(2 * max + 3);
   const trace: Int32Array[] = [];
   for (let d = 0; d <= max; d++) {
-    trace.push(v.slice());
+    // The frontier after d - 1 steps, for diagonals -d..d (all the backtrack reads at step d).
+    trace.push(v.slice(offset - d, offset + d + 1));
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
       let y = x - k;
@@ -33,21 +37,22 @@ function myers(a: readonly string[], b: readonly string[]): Edit[] | null {
         y++;
       }
       v[offset + k] = x;
-      if (x >= n && y >= m) return backtrack(a, b, trace, d, offset);
+      if (x >= n && y >= m) return backtrack(a, b, trace, d);
     }
   }
   return null;
 }
 
-function backtrack(a: readonly string[], b: readonly string[], trace: readonly Int32Array[], dEnd: number, offset: number): Edit[] {
+function backtrack(a: readonly string[], b: readonly string[], trace: readonly Int32Array[], dEnd: number): Edit[] {
   const edits: Edit[] = [];
   let x = a.length;
   let y = b.length;
   for (let d = dEnd; d > 0; d--) {
-    const v = trace[d]!;
+    const frontier = trace[d]!;
+    const at = (k: number) => frontier[k + d]!;
     const k = x - y;
-    const prevK = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? k + 1 : k - 1;
-    const prevX = v[offset + prevK]!;
+    const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
+    const prevX = at(prevK);
     const prevY = prevX - prevK;
     while (x > prevX && y > prevY) edits.push({ op: " ", line: a[--x]! }), y--;
     if (x === prevX) edits.push({ op: "+", line: b[--y]! });

@@ -58,7 +58,7 @@ function describeStep(step: string, p: HostBootstrapParams): Omit<ServerAction, 
       const open = [
         `SSH (port ${sshPort}) only from ${list(p.adminCidrs)}`,
         ...(p.router ? [`port${p.router.ports.length > 1 ? "s" : ""} ${list(p.router.ports.map(String))} (router) from ${list(p.router.allowedCidrs)}`] : []),
-        ...(p.engine ? [`port ${p.engine.port} (engine) from ${list(p.engine.allowedSources)} only`] : []),
+        ...(p.engine ? [`port ${p.engine.port} (engine) only from the router host (${list(p.engine.allowedSources)})`] : []),
       ];
       return {
         text: `turns the ufw firewall on: everything incoming is refused except ${list(open)}; Docker-published ports get the same rules (DOCKER-USER); ` +
