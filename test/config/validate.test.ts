@@ -122,10 +122,11 @@ describe("stack config validation", () => {
     expect(issues.find((i) => i.path === "hybrid-inference:environment")?.fix).toBe("use one of: dev, staging, prod");
   });
 
-  it("rejects a misspelt key instead of ignoring it", () => {
+  it("rejects a misspelt key instead of ignoring it, and names the key it meant", () => {
     const [issue] = errorsOf(withValues({ model: { id: "qwen2.5-7b-instruct", max_model_length: 8192 } }));
-    expect(issue?.path).toBe("hybrid-inference:model");
-    expect(issue?.message).toBe('unknown key "max_model_length"');
+    expect(issue?.path).toBe("hybrid-inference:model.max_model_length");
+    expect(issue?.message).toBe('is not a known key; did you mean "max_model_len"?');
+    expect(issue?.fix).toBe("rename it to max_model_len");
   });
 
   it("makes a prod stack without frontier fallback an error, unless explicitly accepted", () => {
@@ -182,4 +183,63 @@ describe("stack config validation", () => {
     const [bad] = errorsOf(router({ domain: "localhost" }));
     expect(bad?.path).toBe("hybrid-inference:router.tls.domain");
   });
+
+  describe("did you mean", () => {
+    it.each<[string, Record<string, unknown>, string, string]>([
+      ["a top-level key", (() => { const v = withValues({ hostz: validValues()["hosts"] }); delete v["hosts"]; return v; })(),
+        "hybrid-inference:hostz", "is not a setting; did you mean hybrid-inference:hosts?"],
+      ["a key of a map", withValues({ engine: { max_num_seq: 64 } }), "hybrid-inference:engine.max_num_seq", 'is not a known key; did you mean "max_num_seqs"?'],
+      ["a key of a list element", withValues({ hosts: [{ name: "gpu-1", adress: "203.0.113.10", datacenter: "uk-london", gpu: "rtx-4090" }] }),
+        "hybrid-inference:hosts[0].adress", 'is not a known key; did you mean "address"?'],
+      ["a key two maps deep", withValues({ router: { allowed_cidrs: ["198.51.100.0/24"], managed: { provider: "together_ai", api_key_secrett: "togetherApiKey" } } }),
+        "hybrid-inference:router.managed.api_key_secrett", 'is not a known key; did you mean "api_key_secret"?'],
+      ["a key of one variant of a union", withValues({ target: "kubernetes", hosts: [{ name: "gpu-1", address: "10.0.0.1", datacenter: "uk-london", gpu: "rtx-4090" }],
+        kubernetes: { model_cache: { type: "empty_dir", size_limit_gib: 40 } } }),
+        "hybrid-inference:kubernetes.model_cache.size_limit_gib", 'is not a known key; did you mean "size_limit_gb"?'],
+      ["a value of a fixed set", withValues({ model: { id: "qwen2.5-7b-instruct", quantization: "awq4" } }),
+        "hybrid-inference:model.quantization", 'is "awq4", which is not allowed; did you mean "awq"?'],
+    ])("for %s", (_label, values, path, message) => {
+      const issues = errorsOf(values);
+      expect(issues.find((i) => i.path === path)?.message).toBe(message);
+      // The slip is one problem: the key it meant is not also reported missing.
+      expect(issues.filter((i) => i.message === "is required" || i.message === "is missing")).toEqual([]);
+    });
+
+    it("lists the known keys when nothing is near", () => {
+      const [issue] = errorsOf(withValues({ traffic: { qps: 3 } }));
+      expect(issue?.path).toBe("hybrid-inference:traffic.qps");
+      expect(issue?.fix).toBe('remove it, or use one of: avg_input_tokens, avg_output_tokens, utilisation, tokens_per_month (see README, "Stack file reference")');
+    });
+
+    it("warns about (and ignores) a top-level key that is neither a setting nor a secret a setting names", () => {
+      const issues = validateStackConfig(rawConfig(withValues({ team: "platform" }))).issues;
+      expect(issues.find((i) => i.path === "hybrid-inference:team")).toMatchObject({ severity: "warning", message: expect.stringContaining("it is ignored") });
+    });
+
+    it("names the secret a misspelt *_secret field most likely meant", () => {
+      const values = withValues({ router: { allowed_cidrs: ["198.51.100.0/24"], managed: { provider: "together_ai", api_key_secret: "togetherApiKy" } } });
+      const [issue] = errorsOf(values);
+      expect(issue?.path).toBe("hybrid-inference:router.managed.api_key_secret");
+      expect(issue?.message).toContain('it has the secret hybrid-inference:togetherApiKey: did you mean "togetherApiKey"?');
+    });
+  });
+
+  describe("wrong types", () => {
+    it.each<[string, unknown, string, string]>([
+      ["a word for a number", "sixty-four", 'must be a number, got the text "sixty-four"', "write it as a number"],
+      ["a quoted number", "64", 'must be a number, got the text "64"', "write 64 without quotes: quoted, YAML reads it as text"],
+      ["a list for a number", [64], "must be a number, got a list", "write it as a number"],
+      ["an empty value", null, "must be a number, got null (an empty value)", "write it as a number"],
+    ])("says what was expected and what was found for %s", (_label, value, message, fix) => {
+      const [issue] = errorsOf(withValues({ engine: { max_num_seqs: value } }));
+      expect(issue).toMatchObject({ path: "hybrid-inference:engine.max_num_seqs", message, fix });
+    });
+
+    it("asks for true or false, and for a list where a list belongs", () => {
+      expect(errorsOf(withValues({ engine: { enable_prefix_caching: "yes" } }))[0]).toMatchObject({ message: 'must be a boolean, got the text "yes"', fix: "write true or false" });
+      expect(errorsOf(withValues({ router: { allowed_cidrs: "198.51.100.0/24" } }))[0]).toMatchObject({
+        path: "hybrid-inference:router.allowed_cidrs", message: 'must be a list, got the text "198.51.100.0/24"', fix: "write it as a list, e.g. [a, b] or one `- item` per line" });
+    });
+  });
 });
+
