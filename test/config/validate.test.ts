@@ -241,5 +241,40 @@ describe("stack config validation", () => {
         path: "hybrid-inference:router.allowed_cidrs", message: 'must be a list, got the text "198.51.100.0/24"', fix: "write it as a list, e.g. [a, b] or one `- item` per line" });
     });
   });
+
+  describe("every independent problem in one run", () => {
+    const bigModel = { model: { id: "llama-3.3-70b-instruct" }, router: { allowed_cidrs: ["198.51.100.0/24"] } };
+
+    it("reports a 70B model on one small card without hf_token_secret: the token and the fit", () => {
+      const { plan, issues } = loadPlan(rawConfig(withValues(bigModel)));
+      expect(plan).toBeUndefined();
+      const paths = issues.filter((i) => i.severity === "error").map((i) => i.path);
+      expect(paths).toEqual(["hybrid-inference:access.hf_token_secret", "hybrid-inference:hosts[0]"]);
+      expect(issues.find((i) => i.path === "hybrid-inference:hosts[0]")?.message).toMatch(/^llama-3\.3-70b-instruct does not fit host "gpu-1": /);
+    });
+
+    it("checks the fit even when an unrelated key is missing or has the wrong type", () => {
+      const noRouter = withValues(bigModel);
+      delete noRouter["router"];
+      const badAccess = withValues({ ...bigModel, access: { admin_cidrs: "198.51.100.0/24" } });
+      const badTraffic = withValues({ ...bigModel, traffic: { utilisation: "half" } });
+      for (const values of [noRouter, badAccess, badTraffic]) {
+        const errors = loadPlan(rawConfig(values)).issues.filter((i) => i.severity === "error").map((i) => i.path);
+        expect(errors).toContain("hybrid-inference:hosts[0]");
+      }
+    });
+
+    it("does not guess a fit when a key the fit depends on is broken, nor report what the stand-ins planned", () => {
+      const badEngine = withValues({ ...bigModel, engine: { gpu_memory_utilization: "0.95" } });
+      expect(loadPlan(rawConfig(badEngine)).issues.map((i) => i.path)).not.toContain("hybrid-inference:hosts[0]");
+      const unknownGpu = withValues({ ...bigModel, hosts: [{ name: "gpu-1", address: "203.0.113.10", datacenter: "uk-london", gpu: "rtx-4090ti" }] });
+      expect(loadPlan(rawConfig(unknownGpu)).issues.map((i) => i.path)).not.toContain("hybrid-inference:hosts[0]");
+      // A fitting stack with a broken router: the fit passes, and nothing about the stand-in router (its SLO) is said.
+      const fits = withValues({ router: { allowed_cidrs: "everyone" } });
+      const issues = loadPlan(rawConfig(fits)).issues;
+      expect(issues.filter((i) => i.severity === "error").map((i) => i.path)).toEqual(["hybrid-inference:router.allowed_cidrs"]);
+      expect(issues.some((i) => i.path.startsWith("hybrid-inference:router.") && i.path !== "hybrid-inference:router.allowed_cidrs")).toBe(false);
+    });
+  });
 });
 
