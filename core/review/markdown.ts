@@ -11,7 +11,7 @@ import type { TargetRendering } from "../render/target";
 import { type PlanComparison, consequences } from "./compare";
 import { downloadEstimate, gigabytes } from "./downloads";
 import type { ResourceRow } from "./resources";
-import { serverChanges } from "./servers";
+import { clusterChanges, serverChanges } from "./servers";
 
 export interface ReviewInput {
   readonly plan: DeploymentPlan;
@@ -60,6 +60,12 @@ function servers(r: ReviewInput): string[] {
     out.push("");
   }
   if (!plan.spec.workloads) out.push("No engine or router is deployed (`workloads: false`): the hosts are bootstrapped and verified only.", "");
+  const cluster = plan.spec.workloads ? clusterChanges(rendering) : [];
+  if (cluster.length > 0) {
+    out.push(`In the cluster (namespace ${mdCode(plan.target.kind === "kubernetes" ? plan.target.settings.namespace : "")}):`, "");
+    for (const c of cluster) out.push(`- ${mdText(c)}`);
+    out.push("");
+  }
   if (comparison) {
     const effects = consequences(comparison);
     out.push(`Compared with ${mdCode(comparison.ref)} (${mdCode(comparison.commit.slice(0, 12))}), this change:`, "");

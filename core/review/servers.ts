@@ -116,6 +116,32 @@ function kubernetesChanges(plan: DeploymentPlan, r: KubernetesRendering): Server
   });
 }
 
+/** What the kubernetes target applies to the cluster, one line per object that serves or exposes something. */
+export function clusterChanges(rendering: TargetRendering): string[] {
+  if (rendering.kind !== "kubernetes") return [];
+  const out: string[] = [];
+  for (const m of rendering.manifests) {
+    switch (m.kind) {
+      case "Deployment": {
+        const r = m.spec.strategy.rollingUpdate;
+        out.push(`Deployment ${m.metadata.name}: ${m.spec.replicas} pod${m.spec.replicas === 1 ? "" : "s"}, rolled ${r.maxSurge > 0 ? `with ${r.maxSurge} extra pod at a time` : `${r.maxUnavailable} pod at a time (down while its replacement starts)`}`);
+        break;
+      }
+      case "Service":
+        if (m.spec.type === "LoadBalancer") {
+          out.push(`Service ${m.metadata.name}: a LoadBalancer on port${m.spec.ports.length > 1 ? "s" : ""} ${m.spec.ports.map((p) => p.port).join(", ")}, open to ${(m.spec.loadBalancerSourceRanges ?? ["anyone"]).join(", ")}`);
+        }
+        break;
+      case "Ingress":
+        out.push(`Ingress ${m.metadata.name}: ${m.spec.rules.map((r) => r.host).join(", ")}${m.spec.tls ? " over HTTPS" : " over plain HTTP"}`);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
 /** Per host (or k3s node), every step the deployment takes on it; empty for an existing cluster. */
 export function serverChanges(plan: DeploymentPlan, rendering: TargetRendering): ServerChanges[] {
   return rendering.kind === "docker" ? dockerChanges(plan, rendering) : kubernetesChanges(plan, rendering);

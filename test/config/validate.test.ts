@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { formatIssues } from "../../core/config/issues";
 import { parseStackYaml } from "../../core/config/source";
-import { validateStackConfig } from "../../core/config/validate";
+import { TLS_EDGE_PORTS, validateStackConfig } from "../../core/config/validate";
+import { EDGE_PORTS } from "../../core/plan/docker";
 import { loadPlan } from "../../core/load";
 import { rawConfig, validValues, withValues } from "../fixtures";
 
@@ -274,6 +275,23 @@ describe("stack config validation", () => {
       const issues = loadPlan(rawConfig(fits)).issues;
       expect(issues.filter((i) => i.severity === "error").map((i) => i.path)).toEqual(["hybrid-inference:router.allowed_cidrs"]);
       expect(issues.some((i) => i.path.startsWith("hybrid-inference:router.") && i.path !== "hybrid-inference:router.allowed_cidrs")).toBe(false);
+    });
+  });
+
+  describe("ports", () => {
+    it("refuses an SSH port the router host also publishes (found by the validates => renders property)", () => {
+      const host = { name: "gpu-1", address: "203.0.113.10", datacenter: "uk-london", gpu: "rtx-4090" };
+      const [tls] = errorsOf(withValues({ hosts: [{ ...host, ssh_port: 443 }], router: { allowed_cidrs: ["0.0.0.0/0"], tls: { domain: "inference.example.co.uk" } } }));
+      expect(tls).toMatchObject({ path: "hybrid-inference:hosts[0].ssh_port", message: "443 is also a port the router host publishes (the TLS edge's 80 and 443)" });
+      const [plain] = errorsOf(withValues({ hosts: [{ ...host, ssh_port: 4000 }] }));
+      expect(plain).toMatchObject({ path: "hybrid-inference:hosts[0].ssh_port", message: "4000 is also a port the router host publishes (router.port)" });
+      const second = { name: "gpu-2", address: "203.0.113.11", datacenter: "uk-london", gpu: "rtx-4090", ssh_port: 8000 };
+      const [engine] = errorsOf(withValues({ hosts: [host, second] }));
+      expect(engine).toMatchObject({ path: "hybrid-inference:hosts[1].ssh_port", message: "8000 is also engine.port, which this host publishes for the router host" });
+    });
+
+    it("knows the TLS edge's ports as the plan does", () => {
+      expect([...TLS_EDGE_PORTS]).toEqual([...EDGE_PORTS]);
     });
   });
 });

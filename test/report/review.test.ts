@@ -14,7 +14,7 @@ import { renderTarget } from "../../core/render/target";
 import { comparePlans, comparisonText, consequences, diffResources } from "../../core/review/compare";
 import { IMAGE_DOWNLOAD_BYTES, downloadEstimate } from "../../core/review/downloads";
 import { mdCode, planMarkdown } from "../../core/review/markdown";
-import { serverChanges } from "../../core/review/servers";
+import { clusterChanges, serverChanges } from "../../core/review/servers";
 
 const root = path.join(__dirname, "..", "..");
 
@@ -59,6 +59,15 @@ describe("what will happen to your servers", () => {
     const changes = serverChanges(plan, renderTarget(plan));
     expect(changes.length).toBe(plan.hosts.length);
     for (const c of changes) expect(c.actions.some((a) => a.step === "k3s" && /installs k3s v\S+ as the cluster's (server|agent)/.test(a.text))).toBe(true);
+  });
+
+  it("lists what the kubernetes target applies to the cluster: Deployments, how they roll, the exposed Service", () => {
+    const plan = stackPlan("prod-k8s");
+    const lines = clusterChanges(renderTarget(plan));
+    expect(lines).toContain("Deployment router: 2 pods, rolled with 1 extra pod at a time");
+    expect(lines.some((l) => /^Deployment engine-rtx-4090: \d+ pods?, rolled/.test(l))).toBe(true);
+    expect(lines).toContain(`Service router: a LoadBalancer on port ${plan.router.port}, open to ${plan.router.allowedCidrs.join(", ")}`);
+    expect(clusterChanges(renderTarget(stackPlan("dev")))).toEqual([]);
   });
 
   it("still lists a bootstrap step it has no words for, by name and file", () => {
