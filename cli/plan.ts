@@ -111,8 +111,7 @@ async function main(): Promise<number> {
       if (e instanceof AgainstError) usage(e.message);
       throw e;
     }
-    for (const n of base.notes) process.stderr.write(`note: ${n}\n`);
-    comparison = comparePlans(values.against, base.commit, base.base, rendered, resources);
+    comparison = comparePlans(values.against, base.commit, base.base, rendered, resources, base.notes);
   }
 
   const reportNames = ["plan.txt", "plan.md", ...(comparison ? ["plan.diff"] : [])];

@@ -38,6 +38,8 @@ export interface PlanComparison {
   readonly base: BaseRendering;
   readonly files: FilesDiff;
   readonly resources: readonly ResourceChange[];
+  /** How the base was rendered, where it differs from this checkout (its lock file, say). */
+  readonly notes: readonly string[];
 }
 
 const key = (r: ResourceRow) => `${r.type}::${r.name}`;
@@ -66,11 +68,11 @@ export function diffResources(before: readonly ResourceRow[], after: readonly Re
 }
 
 /** Compares the head's rendering with the base's. Files the plan derives from everything else (its reports) are left out. */
-export function comparePlans(ref: string, commit: string, base: BaseRendering, files: Readonly<Record<string, string>>, resources: readonly ResourceRow[]): PlanComparison {
+export function comparePlans(ref: string, commit: string, base: BaseRendering, files: Readonly<Record<string, string>>, resources: readonly ResourceRow[], notes: readonly string[] = []): PlanComparison {
   const rendered = (f: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(f).filter(([p]) => !REPORT_FILES.has(p)));
   const before = base.status === "planned" ? base : { files: {}, resources: [] };
   return {
-    ref, commit, base,
+    ref, commit, base, notes,
     files: diffFiles(rendered(before.files), rendered(files)),
     resources: diffResources(before.resources, resources),
   };
@@ -118,6 +120,7 @@ export function comparisonText(stack: string, c: PlanComparison): string {
   out.push(`hybrid-inference plan diff: stack ${stack}, ${c.ref} (${c.commit.slice(0, 12)}) -> this checkout`);
   if (c.base.status === "absent") out.push(`The stack file does not exist at ${c.ref}: everything below is new.`);
   if (c.base.status === "failed") out.push(`The stack did not plan at ${c.ref}, so everything below is compared with nothing: ${c.base.reason}`);
+  for (const n of c.notes) out.push(`Note: ${n}.`);
   const count = (kind: string, xs: readonly { kind: string }[]) => xs.filter((x) => x.kind === kind).length;
   out.push("", `Resources: ${count("added", c.resources)} added, ${count("removed", c.resources)} removed, ${count("changed", c.resources)} changed`);
   for (const r of c.resources) {

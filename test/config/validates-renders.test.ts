@@ -7,6 +7,7 @@
  * with the cost block), plan.md. The loader itself never throws on any of them either.
  * Seeds are fixed so a failure reproduces; the numbers are printed.
  */
+import { cpus, loadavg } from "node:os";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -29,6 +30,7 @@ describe("validates => plans and renders", () => {
   it(`holds for ${CASES} fuzzed stack files (seed ${SEED})`, () => {
     const t: Tally = { cases: 0, viaYaml: 0, validated: 0, planned: 0, rendered: 0, files: 0 };
     const started = performance.now();
+    const cpuStart = process.cpuUsage();
     fc.assert(fc.property(stackValues, fc.integer({ min: 0, max: 9 }), ({ values, secrets, plainSecrets }, route) => {
       t.cases++;
       const config: Record<string, unknown> = { ...values };
@@ -63,9 +65,11 @@ describe("validates => plans and renders", () => {
       t.rendered++;
     }), { numRuns: CASES, seed: SEED });
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
     // The numbers a reviewer asks for; a validator that refused everything would pass vacuously.
-    console.log(`validates=>renders: ${t.cases} cases in ${seconds.toFixed(1)} s (seed ${SEED}): ${t.viaYaml} via YAML text, ${t.validated} validated, ` +
-      `${t.planned} planned, ${t.rendered} rendered (${t.files} files); the rest refused with reasons`);
+    console.log(`validates=>renders: ${t.cases} cases in ${seconds.toFixed(1)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU (seed ${SEED}): ${t.viaYaml} via YAML text, ${t.validated} validated, ` +
+      `${t.planned} planned, ${t.rendered} rendered (${t.files} files); the rest refused with reasons. ` +
+      `Machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
     expect(t.cases).toBe(CASES);
     expect(t.validated).toBeGreaterThan(CASES * 0.2);
     expect(t.rendered).toBeGreaterThan(CASES * 0.1);
