@@ -57,3 +57,9 @@ export const HOST_DEFAULTS = {
   ssh_port: 22,
   gpu_count: 1,
 } as const;
+
+/**
+ * `driver:` defaults: no keys set. The branch then defaults to the catalog's minimum for the
+ * stack's cards (core/plan/bootstrap.ts), and no refresh is requested.
+ */
+export const DRIVER_DEFAULTS = {} as const;

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { ENGINES, QUANTIZATIONS } from "../catalog/types";
 import { addressProblem, cidrProblem } from "../net/address";
-import { ACCESS_DEFAULTS, ENGINE_DEFAULTS, HOST_DEFAULTS, ROUTER_DEFAULTS, TRAFFIC_DEFAULTS } from "./defaults";
+import { ACCESS_DEFAULTS, DRIVER_DEFAULTS, ENGINE_DEFAULTS, HOST_DEFAULTS, ROUTER_DEFAULTS, TRAFFIC_DEFAULTS } from "./defaults";
 import type { FrontierProvider, ManagedProvider } from "../catalog/types";
 
 const MANAGED = ["together_ai", "fireworks_ai", "deepinfra", "replicate"] as const satisfies readonly ManagedProvider[];
@@ -264,6 +264,26 @@ export const kubernetesSchema = z.strictObject({
   reserve_surge_slot: z.boolean().default(false),
 });
 
+/**
+ * The NVIDIA driver every GPU host installs and holds (templates/host/nvidia-driver.sh). The
+ * hosts keep it until the stack changes it: the packages are held against unattended and
+ * manual upgrades, because replacing the libraries under a loaded module stops every GPU
+ * container until a reboot. Changing `branch` or `refresh` is the deliberate upgrade: the
+ * driver step re-runs, upgrades, and the host reboots (README, "Operations").
+ */
+export const driverSchema = z.strictObject({
+  /** Driver branch, e.g. 580; default: the newest minimum of the stack's cards (the catalog's). */
+  branch: z.number().int().min(100).max(999).optional(),
+  /**
+   * Any label, e.g. a date: a new value upgrades the branch's packages to the archive's latest
+   * (security fixes), with the kernel when Canonical's prebuilt modules are used, then reboots.
+   */
+  refresh: z.union([
+    z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, { message: "must be 1-64 letters, digits and ._:- such as 2026-12-01" }),
+    z.number().int().min(0).transform(String),
+  ]).optional(),
+});
+
 /** One schema per Pulumi config key. `required` keys must be present. */
 export const STACK_KEYS = {
   environment: { schema: z.enum(["dev", "staging", "prod"]), required: true },
@@ -278,6 +298,7 @@ export const STACK_KEYS = {
   traffic: { schema: trafficSchema.default(trafficSchema.parse({})), required: false },
   /** false: bootstrap and verify the hosts (or the cluster) only, deploy no engine or router. */
   workloads: { schema: z.boolean().default(true), required: false },
+  driver: { schema: driverSchema.default(DRIVER_DEFAULTS), required: false },
   kubernetes: { schema: kubernetesSchema.default(kubernetesSchema.parse({})), required: false },
 } as const;
 
@@ -296,6 +317,7 @@ export type AccessConfig = z.output<typeof accessSchema>;
 export type TrafficConfig = z.output<typeof trafficSchema>;
 export type IngressConfig = z.output<typeof ingressSchema>;
 export type KubernetesConfig = z.output<typeof kubernetesSchema>;
+export type DriverConfig = z.output<typeof driverSchema>;
 
 /** A validated stack file. */
 export interface StackSpec {
@@ -314,4 +336,6 @@ export interface StackSpec {
   readonly workloads: boolean;
   /** Settings of the kubernetes target (defaults when the stack has none). */
   readonly kubernetes: KubernetesConfig;
+  /** The NVIDIA driver branch the hosts hold, and the refresh label (defaults when the stack has none). */
+  readonly driver: DriverConfig;
 }

@@ -118,6 +118,7 @@ export function validateStackConfig(raw: RawStackConfig): ValidationResult {
     traffic: parsed.traffic!,
     workloads: parsed.workloads!,
     kubernetes: parsed.kubernetes!,
+    driver: parsed.driver!,
   };
   return { spec, issues, parts: parsed, failed };
 }
@@ -359,6 +360,7 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
   }
 
   out.push(...portChecks(p, hosts));
+  out.push(...driverChecks(p, hosts));
   out.push(...dockerChecks(p, hosts));
   out.push(...kubernetesChecks(p, raw, hosts));
   return out;
@@ -391,6 +393,22 @@ function portChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
     }
   });
   return out;
+}
+
+/** `driver.branch` must run every host's cards and the engine image (the catalog's minimum per card). */
+function driverChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
+  const branch = p.driver?.branch;
+  if (branch === undefined) return [];
+  const below = hosts.flatMap(([i, h]) => {
+    const gpu = findGpu(str(h["gpu"]) ?? "");
+    return gpu && branch < gpu.minDriverBranch ? [{ i, gpu }] : [];
+  });
+  if (below.length === 0) return [];
+  const need = Math.max(...below.map((b) => b.gpu.minDriverBranch));
+  const which = below.map((b) => `hosts[${b.i}] (${b.gpu.id}, at least ${b.gpu.minDriverBranch})`).join(", ");
+  return [error(keyPath("driver", ["branch"]),
+    `${branch} is below the oldest driver branch that runs the cards with the pinned engine image's CUDA version: ${which}`,
+    `use ${need} or newer, or leave driver.branch out to get ${need}`)];
 }
 
 /** The docker target's cross-key checks. */

@@ -77,6 +77,16 @@ export interface HostBootstrapParams {
     /** Use NVIDIA's open kernel modules (required for Blackwell, RTX 50xx). */
     readonly openKernelModules: boolean;
   };
+  /**
+   * The driver branch the nvidia-driver step installs and holds (at least `gpu.minDriverBranch`)
+   * and the stack's refresh label; default: `gpu.minDriverBranch`, no refresh.
+   */
+  readonly driver?: { readonly branch: number; readonly refresh?: string };
+  /**
+   * The engine image the host will run and its `NVIDIA_REQUIRE_CUDA` when the plan knows it
+   * (core/versions.json, pinned tags); verify-gpus checks the driver against it.
+   */
+  readonly engineImage?: { readonly image: ImageRef; readonly cudaRequirement: string | null };
   /** Model cache directory on local disk, mounted into the engines as the Hugging Face cache. */
   readonly cacheDir: string;
   /** Free space (GiB) the preflight step requires on the filesystem holding `cacheDir`. */

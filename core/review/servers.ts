@@ -38,14 +38,21 @@ function describeStep(step: string, p: HostBootstrapParams): Omit<ServerAction, 
           "sshd reloads after `sshd -t` accepts the new config",
         disruptive: true,
       };
-    case "nvidia-driver":
+    case "nvidia-driver": {
+      const branch = p.driver?.branch ?? p.gpu.minDriverBranch;
       return {
-        text: `installs the NVIDIA driver, branch ${p.gpu.minDriverBranch} or newer${p.gpu.openKernelModules ? " with the open kernel modules (Blackwell needs them)" : ""}, ` +
-          "from Ubuntu's archive, unless one is installed and loaded",
+        text: `installs the NVIDIA driver branch ${branch}${p.gpu.openKernelModules ? " with the open kernel modules (Blackwell needs them)" : ""} from Ubuntu's archive ` +
+          "(Canonical's signed prebuilt modules, else DKMS; refused under Secure Boot without them) and holds it and the kernel metapackages against " +
+          `unattended and manual upgrades${p.driver?.refresh ? ` (refresh ${p.driver.refresh})` : ""}`,
         disruptive: true,
       };
+    }
     case "reboot-if-required":
-      return { text: `reboots the host when the driver was installed or changed (once; the deployment waits up to ${Math.round(REBOOT_WAIT_TIMEOUT_S / 60)} min for it to come back)`, disruptive: true };
+      return {
+        text: "reboots the host when the driver was installed or changed, or its loaded module no longer matches its libraries " +
+          `(once; the deployment waits up to ${Math.round(REBOOT_WAIT_TIMEOUT_S / 60)} min for it to come back)`,
+        disruptive: true,
+      };
     case "container-toolkit":
       return { text: "installs the NVIDIA Container Toolkit from NVIDIA's apt repository", disruptive: false };
     case "docker":
@@ -68,8 +75,13 @@ function describeStep(step: string, p: HostBootstrapParams): Omit<ServerAction, 
     }
     case "cache-dir":
       return { text: `creates the model cache ${p.cacheDir}`, disruptive: false };
+    case "engine-watchdog":
+      return { text: "installs the engine watchdog, a systemd timer that restarts an engine container whose health check keeps failing", disruptive: false };
     case "verify-gpus":
-      return { text: `checks the host has ${p.gpu.count}x ${p.gpu.smiName} with the driver loaded; stops the deployment if not`, disruptive: false };
+      return {
+        text: `checks the host has ${p.gpu.count}x ${p.gpu.smiName} with the driver loaded${p.engineImage?.cudaRequirement ? " and new enough for the engine image's CUDA" : ""}; stops the deployment if not`,
+        disruptive: false,
+      };
     default:
       return null;
   }

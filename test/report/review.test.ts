@@ -33,8 +33,8 @@ describe("what will happen to your servers", () => {
     const at = (s: RegExp) => text.findIndex((t) => s.test(t));
     // SSH hardening, driver, reboot and firewall, in the order the bootstrap runs them.
     expect(at(/switches SSH password and keyboard-interactive login off/)).toBeGreaterThanOrEqual(0);
-    expect(at(/installs the NVIDIA driver, branch 580 or newer/)).toBeGreaterThan(at(/SSH password/));
-    expect(at(/reboots the host when the driver was installed or changed .*15 min/)).toBeGreaterThan(at(/NVIDIA driver/));
+    expect(at(/installs the NVIDIA driver branch 580 .* and holds it/)).toBeGreaterThan(at(/SSH password/));
+    expect(at(/reboots the host when the driver was installed or changed.*15 min/)).toBeGreaterThan(at(/NVIDIA driver/));
     expect(at(/installs Docker Engine/)).toBeGreaterThan(at(/reboots/));
     const firewall = text[at(/ufw firewall/)]!;
     expect(firewall).toContain("SSH (port 22) only from 198.51.100.0/24");
