@@ -192,6 +192,17 @@ function fromZodIssue(key: string, zi: z.core.$ZodIssue): ConfigIssue {
       return error(path, `is ${typeof zi.input === "string" ? JSON.stringify(zi.input) : describe(zi.input)}, which is not allowed${near !== undefined ? `; did you mean "${near}"?` : ""}`,
         `use one of: ${allowed.join(", ")}`);
     }
+    case "invalid_union": {
+      // Every variant refused the value: by type (say which types would do), or for what it holds (say why, as that variant does).
+      const branches = zi.errors.filter((b) => b.length > 0);
+      const byType = branches.every((b) => b.every((i) => i.code === "invalid_type"));
+      if (byType || branches.length === 0) {
+        const types = [...new Set(branches.flatMap((b) => b.map((i) => (i.code === "invalid_type" ? i.expected : ""))))].filter((t) => t !== "");
+        return error(path, `must be ${types.map(article).join(" or ")}, got ${describe(zi.input)}`, `write it as ${types.map(article).join(" or ")}`);
+      }
+      const first = branches.find((b) => !b.every((i) => i.code === "invalid_type"))![0]!;
+      return fromZodIssue(key, { ...first, path: [...zi.path, ...first.path] } as z.core.$ZodIssue);
+    }
     case "too_small":
       return error(path, zi.message, zi.origin === "array" ? "add at least one entry" : `use a value of at least ${String(zi.minimum)}`);
     case "too_big":

@@ -50,6 +50,7 @@ const STRING_POOLS: Readonly<Record<string, readonly string[]>> = {
   "kubernetes.ingress.host": ["inference.example.co.uk"],
   "kubernetes.ingress.class_name": ["traefik", "nginx"],
   "kubernetes.ingress.cert_manager_cluster_issuer": ["letsencrypt"],
+  "driver.refresh": ["2026-12-01", "r2"],
 };
 
 /** Realistic ranges where the schema's own bounds are far wider than a stack would use. */
@@ -70,6 +71,7 @@ const NUMBER_RANGES: Readonly<Record<string, readonly [number, number]>> = {
   "kubernetes.router_replicas": [2, 6],
   "kubernetes.router_max_replicas": [2, 20],
   "kubernetes.model_cache.size_limit_gb": [1, 400],
+  "driver.branch": [535, 590],
 };
 
 const HOSTILE_NUMBERS = [0, -1, 0.5, 1e308, 2 ** 53, -0];
@@ -99,7 +101,7 @@ const hostileAny = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.constantFrom
 export function arbFor(schema: z.ZodType, path: string): fc.Arbitrary<unknown> {
   const { inner } = unwrap(schema);
   if (inner instanceof z.ZodObject) return objectArb(inner, path);
-  if (inner instanceof z.ZodDiscriminatedUnion) return fc.oneof(...(inner.options as z.ZodType[]).map((o) => arbFor(o, path)));
+  if (inner instanceof z.ZodDiscriminatedUnion || inner instanceof z.ZodUnion) return fc.oneof(...(inner.options as z.ZodType[]).map((o) => arbFor(o, path)));
   if (inner instanceof z.ZodArray) {
     // The schema's own minimum length (z.array(...).min(n)).
     const checks = (inner._zod.def.checks ?? []) as { _zod: { def: { check: string; minimum?: number } } }[];

@@ -236,6 +236,13 @@ describe("stack config validation", () => {
       expect(issue).toMatchObject({ path: "hybrid-inference:engine.max_num_seqs", message, fix });
     });
 
+    it("says which types a key of several forms takes (driver.refresh: a label or a number)", () => {
+      expect(errorsOf(withValues({ driver: { refresh: true } }))[0]).toMatchObject({
+        path: "hybrid-inference:driver.refresh", message: "must be a string or a number, got boolean true", fix: "write it as a string or a number" });
+      expect(errorsOf(withValues({ driver: { refresh: "next week" } }))[0]).toMatchObject({
+        path: "hybrid-inference:driver.refresh", message: "must be 1-64 letters, digits and ._:- such as 2026-12-01" });
+    });
+
     it("asks for true or false, and for a list where a list belongs", () => {
       expect(errorsOf(withValues({ engine: { enable_prefix_caching: "yes" } }))[0]).toMatchObject({ message: 'must be a boolean, got the text "yes"', fix: "write true or false" });
       expect(errorsOf(withValues({ router: { allowed_cidrs: "198.51.100.0/24" } }))[0]).toMatchObject({
