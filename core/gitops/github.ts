@@ -172,7 +172,7 @@ body="The scheduled drift check of stack \\\`\${STACK}\\\` failed at \${GITHUB_S
 
 Run: \${run_url}"
 existing="$(gh issue list --repo "\${GITHUB_REPOSITORY}" --state open --search "in:title \\"\${title}\\"" \\
-  --json number,title --jq ".[] | select(.title == \\"\${title}\\") | .number" | head -n 1)"
+  --json number,title --jq ".[] | select(.title == \\"\${title}\\") | .number" | sed -n 1p)"
 if [ -n "\${existing}" ]; then
   gh issue comment "\${existing}" --repo "\${GITHUB_REPOSITORY}" --body "\${body}"
 else
