@@ -129,7 +129,8 @@ main() {
     fi
   fi
   # The tunnel as the kernel has it: the address, and every peer by its key.
-  ip -4 -o addr show dev "$HI_WG_INTERFACE" | grep -qF " ${HI_WG_ADDRESS} " ||
+  # grep reads all of ip's output (not -q): under pipefail a reader that stops early can fail the pipe.
+  ip -4 -o addr show dev "$HI_WG_INTERFACE" | grep -F " ${HI_WG_ADDRESS} " >/dev/null ||
     die "the tunnel interface $HI_WG_INTERFACE does not hold $HI_WG_ADDRESS: see 'ip addr show $HI_WG_INTERFACE' and 'journalctl -u $unit'"
   local listed peer host
   listed="$(wg show "$HI_WG_INTERFACE" peers)" || die "wg show $HI_WG_INTERFACE failed: is the tunnel up? ('journalctl -u $unit')"
