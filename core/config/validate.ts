@@ -5,7 +5,7 @@
  * in `router`; the cross-key checks then run on every part that parsed. Fit checks
  * (does the model fit the cards) live in the planner, which adds its issues to these.
  */
-import { ipVersion } from "../net/address";
+import { ipVersion, ipv4HostCapacity } from "../net/address";
 import type { z } from "zod";
 import { findGpu, findModel, GPU_IDS, MODEL_IDS, nearestIds } from "../catalog";
 import { FRONTIER_PROVIDERS, MANAGED_PROVIDERS } from "../catalog/providers";
@@ -459,7 +459,7 @@ function dockerChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
   if (p.target === "kubernetes" || hosts.length < 2) return out;
   // The engine tunnel numbers hosts by their position (core/plan/docker.ts tunnelPlan).
   const tunnel = p.access?.tunnel;
-  const capacity = tunnel ? 2 ** (32 - Number(tunnel.cidr.split("/")[1])) - 2 : Infinity;
+  const capacity = tunnel ? ipv4HostCapacity(tunnel.cidr) : Infinity;
   if (tunnel && hosts.length > capacity) {
     out.push(error(keyPath("access", ["tunnel", "cidr"]), `${tunnel.cidr} holds ${capacity} hosts, but the stack has ${hosts.length}`,
       "use a larger block, e.g. a /24"));

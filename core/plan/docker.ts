@@ -6,7 +6,7 @@
  * key) never crosses a public network in clear.
  */
 import type { StackSpec } from "../config/schema";
-import { addressCidr, httpUrl, ipVersion } from "../net/address";
+import { addressCidr, httpUrl, ipVersion, ipv4HostCapacity } from "../net/address";
 import { hostBootstrapParams } from "./bootstrap";
 import type { DeploymentPlan, DockerHostTarget, DockerTargetPlan, EngineEndpoint, HostPlan, HostTunnel, RouterPlan, TunnelMember, TunnelPlan } from "./types";
 
@@ -48,18 +48,12 @@ export function engineLink(routerHost: HostPlan, host: HostPlan): "private" | "t
 
 /** The i-th address of an IPv4 network (`10.213.0.0/24`, 2 -> `10.213.0.2`). */
 function nthAddress(cidr: string, n: number): string {
-  const [base, prefixText] = cidr.split("/");
-  const prefix = Number(prefixText);
-  const size = 2 ** (32 - prefix);
-  if (n <= 0 || n >= size - 1) throw new Error(`the tunnel network ${cidr} has no address number ${n} (it holds ${size - 2} hosts)`);
+  const [base] = cidr.split("/");
+  const capacity = ipv4HostCapacity(cidr);
+  if (n <= 0 || n > capacity) throw new Error(`the tunnel network ${cidr} has no address number ${n} (it holds ${capacity} hosts)`);
   const start = base!.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
   const v = start + n;
   return [24, 16, 8, 0].map((shift) => String(Math.floor(v / 2 ** shift) % 256)).join(".");
-}
-
-/** The most hosts a tunnel network holds: its addresses less the network and broadcast ones. */
-export function tunnelCapacity(cidr: string): number {
-  return 2 ** (32 - Number(cidr.split("/")[1])) - 2;
 }
 
 /**
