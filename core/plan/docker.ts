@@ -3,13 +3,11 @@
  * on the first host, a private Docker network there, and engines on other hosts published on
  * their private address for the router alone.
  */
+import { EDGE_PORTS } from "../config/defaults";
 import type { StackSpec } from "../config/schema";
 import { addressCidr, httpUrl, ipVersion } from "../net/address";
 import { hostBootstrapParams } from "./bootstrap";
 import type { DeploymentPlan, DockerHostTarget, DockerTargetPlan, EngineEndpoint, HostPlan, RouterPlan } from "./types";
-
-/** Ports the TLS edge publishes: HTTP (ACME challenges, redirect) and HTTPS. */
-export const EDGE_PORTS = [80, 443] as const;
 
 /** The ports published on the router host: the TLS edge's, or the router's own. */
 export function publishedRouterPorts(spec: StackSpec): number[] {
