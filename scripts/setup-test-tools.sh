@@ -12,6 +12,8 @@ bash "${here}/install-litellm.sh"
 bash "${here}/install-actionlint.sh"
 bash "${here}/install-chromium.sh"
 bash "${here}/install-sshd.sh"
-# The Pulumi CLI from Go modules; plugins the module proxy refuses are recorded, not fatal.
+# The Pulumi CLI and the provider plugins buildable here (command and random from the source
+# snapshots in ../shared/third_party); a binary that cannot be built is recorded, not fatal: its
+# tests skip with the reason (fail under HI_REQUIRE_ENGINE=1 when it is one CI must have).
 bash "${here}/build-pulumi.sh" --allow-missing
 bash "${here}/build-kube.sh" # Kubernetes control plane (Go modules, Debian etcd) for test/kube-cluster
