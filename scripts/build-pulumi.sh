@@ -153,6 +153,18 @@ npm_plugin_version() {
 }
 
 human_size() { du -sh "$1" 2>/dev/null | cut -f 1; }
+# Sets $cpu_now to the CPU seconds (user + system) used so far by this shell's finished
+# children: the go commands. `times` must run in this shell, not in a command substitution (a
+# subshell would report its own children), hence the variable and the temp file.
+cpu_file="$(mktemp "${TMPDIR:-/tmp}/hi-build-times.XXXXXX")"
+trap 'rm -f "$cpu_file"' EXIT
+cpu_now=0
+children_cpu() {
+  local u s
+  times >"$cpu_file"
+  { read -r _ && read -r u s; } <"$cpu_file"
+  cpu_now="$(awk -v u="$u" -v s="$s" 'function sec(t, m) { split(t, m, /[ms]/); return m[1] * 60 + m[2] } BEGIN { printf "%d", sec(u) + sec(s) }')"
+}
 elapsed() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 # A path as the user should read it: relative to the repository when it is beside it.
 shown() { local p=$1; [[ "$p" == "${root}/"* ]] && p="${p#"${root}"/}"; [[ "$p" == "$(dirname "$root")/"* ]] && p="../${p#"$(dirname "$root")"/}"; printf '%s' "$p"; }
@@ -190,6 +202,7 @@ wrapper_lines() {
 }
 
 declare -a built=() cached=() missing=() new_failures=()
+start_cpu=0
 
 # is_cached NAME WANT: the binary is there and was built from WANT (its stamp's first line).
 is_cached() { [[ -x "${bin}/$1" && "$(head -n 1 "${status}/$1.ok" 2>/dev/null)" == "$2" ]]; }
@@ -198,10 +211,11 @@ is_cached() { [[ -x "${bin}/$1" && "$(head -n 1 "${status}/$1.ok" 2>/dev/null)" 
 installed() {
   local name=$1 want=$2 source=$3 start=$4
   mv -f "${bin}/${name}.tmp" "${bin}/${name}"
+  children_cpu
   printf '%s\nsource: %s\n' "$want" "$source" >"${status}/${name}.ok"
   rm -f "${status}/${name}.missing"
   built+=("$name")
-  say "built ${name} ${want##*@} from ${source} in $(elapsed $((SECONDS - start))) ($(human_size "${bin}/${name}"))"
+  say "built ${name} ${want##*@} from ${source} in $(elapsed $((SECONDS - start))) (CPU $(elapsed $((cpu_now - start_cpu))), load $(cut -d ' ' -f 1-3 /proc/loadavg); $(human_size "${bin}/${name}"))"
 }
 
 # not_built NAME WANT REASON: records why, and removes any binary of that name (it was built
@@ -270,7 +284,9 @@ from_proxy() {
 # files (a versioned schema) and SRC may be read-only (a snapshot, Go's module cache). MAIN_DIR
 # is the main package, relative to SRC; when it has a generate.go (the providers' `go:generate`
 # step that embeds the schema with its version), that runs first with VERSION. Any go mod
-# edit ARGs are applied to the copy. On failure returns 1 with the reason in $why.
+# edit ARGs are applied to the copy. generate.go runs with -trimpath like the build, so the
+# packages it compiles (a large part of pulumi/pkg for random and kubernetes) are compiled once
+# and reused from Go's build cache by the build. On failure returns 1 with the reason in $why.
 from_source() {
   local name=$1 src=$2 main_dir=$3 version=$4 ldflags=$5
   shift 5
@@ -285,7 +301,7 @@ from_source() {
     return 1
   fi
   if [[ -f "${work}/src/${main_dir}/generate.go" ]] &&
-    ! (cd "${work}/src/${main_dir}" && VERSION="${version#v}" go run generate.go) >>"$log" 2>&1; then
+    ! (cd "${work}/src/${main_dir}" && VERSION="${version#v}" go run -trimpath generate.go) >>"$log" 2>&1; then
     why="VERSION=${version#v} go run generate.go in ${main_dir} failed: $(tail -n 5 "$log" | tr '\n' ' ')"
     rm -rf "$work"
     return 1
@@ -335,6 +351,8 @@ build_provider() {
     return 0
   fi
   start=$SECONDS
+  children_cpu
+  start_cpu=$cpu_now
   local ldflags="-X ${module}/pkg/version.Version=${version#v}"
   if from_proxy "$name" "$module" "$version" "${module}/cmd/${name}" "$ldflags"; then
     installed "$name" "$want" "module proxy" "$start"
@@ -392,6 +410,8 @@ build_pulumi_binary() {
     cached+=("$name")
     return 0
   fi
+  children_cpu
+  start_cpu=$cpu_now
   if from_proxy "$name" "$module" "$PULUMI_VERSION" "$pkg" "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${PULUMI_VERSION}"; then
     installed "$name" "$want" "module proxy" "$start"
     return 0

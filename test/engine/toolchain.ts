@@ -37,6 +37,8 @@ export interface Toolchain {
   path(name: BinaryName): string | undefined;
   /** Why a binary is absent: the build script's recorded error, or a hint to run it. */
   whyMissing(name: BinaryName): string;
+  /** The version a binary was built at, from its stamp (status/<name>.ok: `module@v1.2.1`), e.g. "1.2.1". */
+  builtVersion(name: BinaryName): string | undefined;
 }
 
 /** Where scripts/build-pulumi.sh puts its builds (keep the two in step). */
@@ -59,12 +61,40 @@ export function findToolchain(): Toolchain {
       const file = path.join(bin, name);
       return existsSync(file) ? file : undefined;
     },
+    builtVersion(name) {
+      const stamp = path.join(root, "status", `${name}.ok`);
+      if (!existsSync(stamp)) return undefined;
+      return /@v?(\d+\.\d+\.\d+\S*)$/.exec(readFileSync(stamp, "utf8").split("\n")[0] ?? "")?.[1];
+    },
     whyMissing(name) {
       const status = path.join(root, "status", `${name}.missing`);
       if (existsSync(status)) return `${name} could not be built: ${readFileSync(status, "utf8").trim()}`;
       return `${name} is not built: run 'bash scripts/build-pulumi.sh' (builds the Pulumi CLI and plugins into ${pulumiCacheRoot()})`;
     },
   };
+}
+
+/** The plugin version the installed npm SDK asks for (its package.json `pulumi.version`), e.g. "1.2.1". */
+export function npmPluginVersion(plugin: PluginName): string {
+  const pkg = JSON.parse(readFileSync(path.join(REPO, "node_modules", "@pulumi", plugin, "package.json"), "utf8")) as { version: string; pulumi?: { version?: string } };
+  return pkg.pulumi?.version ?? pkg.version;
+}
+
+/** Plugins the built toolchain has at another version than the npm SDK asks for (built with HI_<NAME>_PLUGIN_VERSION). */
+export function mismatchedPlugins(tc: Toolchain, plugins: readonly PluginName[]): PluginName[] {
+  return plugins.filter((p) => {
+    const built = tc.builtVersion(`pulumi-resource-${p}`);
+    return built !== undefined && built !== npmPluginVersion(p);
+  });
+}
+
+/**
+ * Plugins named in the engine's version warnings in `output` ("resource plugin kubernetes is
+ * expected to have version >=4.34.2, but has 4.25.0"): the engine runs a plugin found on PATH
+ * whatever its version, and says so when it is older than the SDK's.
+ */
+export function versionWarnings(output: string): string[] {
+  return [...new Set([...output.matchAll(/resource plugin (\S+) is expected to have version/g)].map((m) => m[1] ?? ""))].sort();
 }
 
 /** Plugins a stack's program loads: its target's providers. */

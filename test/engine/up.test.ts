@@ -30,7 +30,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { BOOTSTRAP_STEPS, type GpuInventory, renderHostBootstrap, renderStepCommand } from "../../core/render/host-bootstrap";
 import { LOOPBACK_HOST, LOOPBACK_STACK, loopbackHostPlan, loopbackValues, readyHostOptions, schemaHasWorkloads, writeLoopbackStackFile } from "./loopback-stack";
 import { type SshTestHost, readyHost, sshHostMissing, startSshTestHost } from "./ssh-host";
-import { PROJECT, findToolchain, missing, skipUnlessBuilt } from "./toolchain";
+import { PROJECT, findToolchain, missing, skipUnlessBuilt, versionWarnings } from "./toolchain";
 import { type EngineStack, createEngineStack, errorDiagnostics, lastOutput, recorder, resourceSteps } from "./workspace";
 
 const tc = findToolchain();
@@ -140,6 +140,8 @@ describe("pulumi up of the host bootstrap against the SSH test host (real engine
       // Each step spoke (logging: stdoutAndStderr puts its output in the update's log).
       const log = s.output.join("");
       for (const step of steps) expect(log, `no output of step ${step.name}`).toContain(`[hybrid-inference:${step.name}]`);
+      // The command and random plugins report the versions @pulumi/command and @pulumi/random ask for.
+      expect(versionWarnings(log), log).toEqual([]);
       expect(sb.callLines("apt-get").some((l) => l.includes("docker-ce"))).toBe(true);
       expect(sb.callLines("ufw")).toContain("ufw --force enable");
       expect(sb.calls("systemd-run"), "no reboot is due on a host whose driver is loaded").toEqual([]);
