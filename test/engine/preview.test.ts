@@ -10,11 +10,12 @@
  *   process inside a network namespace whose only interface is `lo` (netns.ts), so it can
  *   contact nothing but loopback whatever a provider tries. None should try: on a fresh stack
  *   every provider whose config comes from another resource's output is unconfigured during
- *   preview (the engine does not call Configure while an input is unknown, and then answers
- *   Check/Diff/Create itself), and that is the case for the hosts' reachability: the Kubernetes
- *   provider's kubeconfig is K3sCluster's remote command output, the Docker provider's host is
- *   known only once the GPU host is verified, and the command provider runs nothing in a
- *   preview. The namespace makes that a fact rather than an argument.
+ *   preview (pulumi/pkg resource/plugin/provider_plugin.go: the engine does not call Configure
+ *   while an input is unknown, and then answers Check/Diff/Create itself), and that is the case
+ *   for everything that reaches a host: the Kubernetes provider's kubeconfig is K3sCluster's
+ *   remote command output, the Docker provider's host is known only once the GPU host is
+ *   verified, and the command provider runs nothing in a preview. The namespace makes that a
+ *   fact rather than an argument.
  *   The Docker plugin is known unbuildable here (toolchain.ts KNOWN_UNBUILDABLE), so the
  *   docker-target previews skip with its reason, even under HI_REQUIRE_ENGINE=1; so does
  *   prod-k8s while no Kubernetes plugin at @pulumi/kubernetes's version can be built.
@@ -118,9 +119,10 @@ describe.each(stackFiles)("stack $name (real engine)", (sf) => {
     const types = new Set(r.steps.map((s) => s.type));
     for (const t of expectedComponents(sf.target)) expect(types, r.output).toContain(t);
     if (sf.target === "kubernetes") {
-      // The cluster and its workloads, planned by the real Kubernetes provider: an explicit
-      // provider, the engines' and the router's Deployments, and no default provider (nothing
-      // may use an ambient kubeconfig).
+      // The cluster and its workloads: an explicit provider, the engines' and the router's
+      // Deployments, and no default provider (nothing may use an ambient kubeconfig). On a fresh
+      // stack the provider's kubeconfig is unknown, so the engine loads the real plugin and has
+      // it check its config, but plans these resources without calling it (see above).
       expect(types, r.output).toContain("pulumi:providers:kubernetes");
       expect(r.steps.filter((s) => s.type === "kubernetes:apps/v1:Deployment").length, r.output).toBeGreaterThanOrEqual(2);
       expect(r.steps.filter((s) => s.type === "pulumi:providers:kubernetes" && s.urn.includes("::default")), r.output).toEqual([]);

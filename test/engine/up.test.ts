@@ -13,8 +13,8 @@
  * 4. `pulumi refresh` finds no drift (and contacts nothing: the command provider reads state only);
  * 5. a stack change that alters one step's input (a second admin CIDR: the firewall step's
  *    HI_ADMIN_CIDRS) re-runs that step and what depends on it, and nothing else: the firewall
- *    and verify-gpus (whose trigger is every step's hash, components/gpu-host.ts) are replaced
- *    and run on the host; the other seven steps and the reboot wait stay; gpuInventory survives;
+ *    and verify-gpus (whose trigger is every step's hash: hostSteps in
+ *    core/render/host-bootstrap.ts) are replaced and run on the host; the other seven steps and the reboot wait stay; gpuInventory survives;
  * 6. `pulumi destroy` removes every resource (the steps have no delete command: nothing runs
  *    on the host).
  *
@@ -27,7 +27,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { BOOTSTRAP_STEPS, type GpuInventory, renderHostBootstrap, renderStepCommand } from "../../core/render/host-bootstrap";
+import { BOOTSTRAP_STEPS, type GpuInventory, hostSteps, renderHostBootstrap, renderStepCommand } from "../../core/render/host-bootstrap";
 import { LOOPBACK_HOST, LOOPBACK_STACK, loopbackHostPlan, loopbackValues, readyHostOptions, schemaHasWorkloads, writeLoopbackStackFile } from "./loopback-stack";
 import { type SshTestHost, readyHost, sshHostMissing, startSshTestHost } from "./ssh-host";
 import { PROJECT, findToolchain, missing, skipUnlessBuilt, versionWarnings } from "./toolchain";
@@ -95,7 +95,8 @@ function changes(summary: { resourceChanges?: Partial<Record<string, number>> })
 /** Names of the bootstrap steps whose resource the last operation replaced, in step order. */
 function replacedSteps(es: EngineStack): string[] {
   const replaced = new Set(resourceSteps(es).filter((t) => t.op === "replace").map((t) => t.urn));
-  return BOOTSTRAP_STEPS.filter((step) => [...replaced].some((urn) => urn.endsWith(`::${LOOPBACK_HOST}-${step}`)));
+  // Step resources are named `<…>-<host>-<step>` (the component's naming, e.g. engine-loopback-loop-gpu-1-firewall).
+  return BOOTSTRAP_STEPS.filter((step) => [...replaced].some((urn) => urn.endsWith(`${LOOPBACK_HOST}-${step}`)));
 }
 
 /**
@@ -202,11 +203,14 @@ describe("pulumi up of the host bootstrap against the SSH test host (real engine
       const before = loopbackValues(h);
       const beforeAccess = before["access"] as Record<string, unknown>;
       const after = { ...before, access: { ...beforeAccess, admin_cidrs: [...(beforeAccess["admin_cidrs"] as string[]), BASTION_CIDR] } };
-      const oldSteps = renderHostBootstrap(loopbackHostPlan(before).bootstrap);
-      const newSteps = renderHostBootstrap(loopbackHostPlan(after).bootstrap);
-      // The premise: this config change alters exactly one step, the firewall.
+      const oldSteps = hostSteps(loopbackHostPlan(before).bootstrap);
+      const newSteps = hostSteps(loopbackHostPlan(after).bootstrap);
+      // The premise: this config change alters exactly one step's script or input, the firewall's;
+      // by the steps' triggers (core/render/host-bootstrap.ts hostSteps) that re-runs the
+      // firewall and verify-gpus, and nothing else.
       expect(newSteps.filter((st, i) => st.sha256 !== oldSteps[i]?.sha256).map((st) => st.name)).toEqual(["firewall"]);
-      const rerun = newSteps.filter((st) => st.name === "firewall" || st.name === "verify-gpus");
+      const rerun = newSteps.filter((st, i) => JSON.stringify(st.triggers) !== JSON.stringify(oldSteps[i]?.triggers));
+      expect(rerun.map((st) => st.name)).toEqual(["firewall", "verify-gpus"]);
 
       await s.stack.setConfig(`${PROJECT}:access.admin_cidrs[1]`, { value: BASTION_CIDR }, true);
       h.sandbox.clearCalls();
