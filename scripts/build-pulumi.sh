@@ -18,8 +18,9 @@
 #                               installed npm package @pulumi/<name> asks for (its package.json
 #                               "pulumi.version"), so the plugin matches the SDK in package-lock.
 #                               First from the module proxy; when the proxy refuses the module
-#                               (it refuses all four, 403), from a source we have at exactly
-#                               that version, else not at all (see "Sources" below).
+#                               (it refuses all four: 403, or 404 for command), from a source
+#                               we have at exactly that version, else not at all (see
+#                               "Sources" below).
 #
 # Sources when the proxy refuses a provider module:
 #   command, random   unmodified source snapshots in ../shared/third_party/pulumi-<name>-<version>
