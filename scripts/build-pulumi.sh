@@ -426,7 +426,7 @@ wanted() { [[ -z "$only" || ",${only}," == *",$1,"* ]]; }
 cli_ok=1
 if wanted pulumi; then
   is_cached pulumi "github.com/pulumi/pulumi/pkg/v3@${PULUMI_VERSION}" ||
-    say "building the Pulumi CLI ${PULUMI_VERSION} (about 10 minutes on 2 cores the first time)"
+    say "building the Pulumi CLI ${PULUMI_VERSION} (about 10 CPU-minutes the first time)"
   build_pulumi_binary pulumi github.com/pulumi/pulumi/pkg/v3 github.com/pulumi/pulumi/pkg/v3/cmd/pulumi || cli_ok=0
 fi
 if wanted pulumi-language-nodejs; then
