@@ -12,9 +12,10 @@ import { type ConfigIssue, error, keyPath, warning } from "../config/issues";
 import type { StackSpec } from "../config/schema";
 import { dockerTarget } from "./docker";
 import { engineImage, engineStartupMinutes, loraPlan, requiredContext } from "./engine";
-import { type FitRequest, type HostFit, QUANTIZATION_PREFERENCE, fitBest, fitOnHost, waysOut } from "./fit";
+import { type FitRequest, type HostFit, QUANTIZATION_PREFERENCE, engineRefusal, fitBest, fitOnHost, waysOut } from "./fit";
 import { engineFitSettings, fitRequest, hostPlan } from "./hosts";
 import { kubernetesTarget } from "./kubernetes";
+import { measurementIssues } from "./measured";
 import { PROFILE_BATCHED_TOKENS, weightBytes } from "./memory";
 import { routerPlan } from "./router";
 import type { EnginePlan, HostPlan, PlanResult, TargetPlan } from "./types";
@@ -67,14 +68,17 @@ export function plan(spec: StackSpec): PlanResult {
   };
 
   const slo = spec.router.slo ? { ttftMs: spec.router.slo.ttft_ms, tpotMs: spec.router.slo.tpot_ms } : undefined;
-  const hosts: HostPlan[] = spec.hosts.map((h, i) => hostPlan(h, gpuOf(i), model, fits[i]!, weights, maxModelLen, settings, spec.traffic, slo));
+  const hosts: HostPlan[] = spec.hosts.map((h, i) => hostPlan(h, gpuOf(i), model, fits[i]!, weights, maxModelLen, settings, spec.traffic, slo, spec.measured[h.name]));
   const target: TargetPlan = spec.target === "kubernetes" ? kubernetesTarget(spec, hosts, weights) : dockerTarget(spec, hosts, weights);
   const router = routerPlan(spec, model, engine.servedModelName, hosts, target);
 
   const warnings: ConfigIssue[] = [];
   hosts.forEach((h, i) => {
     const idle = h.gpuCount - h.replicas * h.tensorParallel;
-    if (idle > 0) {
+    if (idle > 0 && spec.engine.kind === "lorax") {
+      warnings.push(warning(keyPath("hosts", [i, "gpu_count"]), `${idle} of ${h.gpuCount} cards on "${h.name}" stay idle: LoRAX runs one copy of the model per host (no data parallelism), on ${h.tensorParallel} card${h.tensorParallel > 1 ? "s" : ""}`,
+        `set engine.kind: vllm to run a replica on every ${h.tensorParallel > 1 ? `${h.tensorParallel} cards` : "card"}, or rent a host with ${h.tensorParallel} card${h.tensorParallel > 1 ? "s" : ""}`));
+    } else if (idle > 0) {
       warnings.push(warning(keyPath("hosts", [i, "gpu_count"]), `${idle} of ${h.gpuCount} cards on "${h.name}" stay idle (engine replicas use ${h.tensorParallel} cards each)`,
         `use a card count that is a multiple of ${h.tensorParallel}`));
     }
@@ -88,6 +92,7 @@ export function plan(spec: StackSpec): PlanResult {
       `it gives ${Math.round(point.ttftMs)} ms to the first token and ${Math.round(point.tpotMs)} ms per token; its router limit is one request at a time`,
       `relax router.slo, shorten traffic.avg_input_tokens, or use a faster card for hosts[${i}]`));
   });
+  warnings.push(...measurementIssues(hosts, spec.traffic));
   if (spec.model.quantization === "auto" && chosen !== "bf16") {
     warnings.push(warning(keyPath("model", ["quantization"]), `auto chose ${chosen}: higher-precision weights do not fit with ${context} tokens of context`,
       "accept it, or add cards / a larger card for higher precision"));
@@ -99,6 +104,13 @@ export function plan(spec: StackSpec): PlanResult {
 function fitIssues(spec: StackSpec, modelId: string, candidates: readonly Quantization[], requestFor: (i: number) => Omit<FitRequest, "quantization">): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   spec.hosts.forEach((h, i) => {
+    // An engine with no image for the card, or that loads no checkpoint of the model: the fix
+    // is another engine, not another card size.
+    const refusal = engineRefusal(requestFor(i).model, requestFor(i).gpu, spec.engine.kind);
+    if (refusal) {
+      issues.push(error(keyPath("engine", ["kind"]), `host "${h.name}": ${refusal.reason}`, refusal.fix));
+      return;
+    }
     const outcome = fitBest(requestFor(i), candidates);
     if (outcome.fits) return;
     const alternatives = [

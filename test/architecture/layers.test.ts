@@ -18,6 +18,8 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   render: ["catalog", "config", "net", "plan"],
   costs: ["catalog", "config", "net", "plan"],
   report: ["catalog", "config", "costs", "plan"],
+  calibrate: ["catalog", "config", "net", "plan", "render"],
+  review: ["catalog", "config", "costs", "net", "plan", "render", "report"],
 };
 
 function tsFiles(dir: string): string[] {

@@ -15,7 +15,7 @@ import * as path from "node:path";
 import type { EngineGroup } from "../../plan/types";
 import type { DeploymentPlan, KubernetesTargetPlan } from "../../plan/types";
 import { httpUrl } from "../../net/address";
-import { type ContainerSpec, type EngineInstance, HF_CACHE_IN_CONTAINER, ROUTER_INTERNAL_PORT, type SecretSource, engineContainer, imageName, routerContainer } from "../containers";
+import { type ContainerSpec, type EngineInstance, ROUTER_INTERNAL_PORT, type SecretSource, engineContainer, imageName, modelCacheMount, routerContainer } from "../containers";
 import { renderLitellmConfig } from "../litellm-config";
 import type {
   ConfigMap, Container, Deployment, EnvVar, HorizontalPodAutoscaler, Ingress, Labels, Manifest, Namespace, NetworkPolicy,
@@ -161,13 +161,24 @@ function engineWorkload(plan: DeploymentPlan, group: EngineGroup, spec: Containe
 
   const volumes: Volume[] = [];
   const mounts: VolumeMount[] = [];
+  const cachePath = modelCacheMount(plan.engine.kind, plan.spec.access.cache_dir).containerPath;
+  let compileCaches = 0;
   spec.volumes.forEach((v, i) => {
-    if (v.containerPath === HF_CACHE_IN_CONTAINER) {
+    if (v.containerPath === cachePath) {
       volumes.push(k.model_cache.type === "host_path"
         // The cache-dir bootstrap step creates it on k3s nodes; DirectoryOrCreate covers existing clusters.
         ? { name: "model-cache", hostPath: { path: v.hostPath, type: "DirectoryOrCreate" } }
         : { name: "model-cache", emptyDir: { sizeLimit: `${k.model_cache.size_limit_gb ?? Math.ceil(weightsGB * 1.5)}Gi` } });
       mounts.push({ name: "model-cache", mountPath: v.containerPath });
+    } else if (v.cache === "compile") {
+      // Compile caches (vLLM's torch.compile, FlashInfer's JIT) follow the model cache: on the
+      // node's disk next to it, kept across pod restarts; with empty_dir, per pod (a liveness
+      // restart still keeps them, a rescheduled pod compiles again). Written by the engine.
+      const name = `compile-cache-${compileCaches++}`;
+      volumes.push(k.model_cache.type === "host_path"
+        ? { name, hostPath: { path: v.hostPath, type: "DirectoryOrCreate" } }
+        : { name, emptyDir: {} });
+      mounts.push({ name, mountPath: v.containerPath });
     } else {
       // LoRA adapters on the nodes' local disk, read-only.
       volumes.push({ name: `adapter-${i}`, hostPath: { path: v.hostPath, type: "Directory" } });
