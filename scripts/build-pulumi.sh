@@ -384,7 +384,7 @@ build_provider() {
     info="$(go mod download -json "$pseudo" 2>/dev/null)" || true
     dir="$(grep -o '"Dir": *"[^"]*"' <<<"$info" | sed -e 's/"Dir": *"//' -e 's/"$//' || true)"
     if [[ -z "$dir" || ! -d "$dir" ]]; then
-      not_built "$name" "$want" "${proxy_why}; go mod download ${pseudo} failed: $(grep -o '"Error": *"[^"]*"' <<<"$info" | head -n 1)"
+      not_built "$name" "$want" "${proxy_why}; go mod download ${pseudo} failed: $(grep -o '"Error": *"[^"]*"' <<<"$info" | sed -n 1p)"
       return 1
     fi
     say "building ${name} ${version} from ${pseudo} with ${K8S_SDK_MODULE} ${K8S_PSEUDO_RELEASE} (the module proxy refuses ${want})"
