@@ -32,6 +32,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { BOOTSTRAP_STEPS } from "../../core/render/host-bootstrap";
 import { netnsMissing, networkView, runIsolated } from "./netns";
 import type { PreviewRequest, PreviewResult } from "./preview-child";
 import { type BinaryName, REPO, findToolchain, mismatchedPlugins, missing, pluginsFor, skipUnlessBuilt, versionWarnings } from "./toolchain";
@@ -127,9 +128,9 @@ describe.each(stackFiles)("stack $name (real engine)", (sf) => {
       expect(r.steps.filter((s) => s.type === "kubernetes:apps/v1:Deployment").length, r.output).toBeGreaterThanOrEqual(2);
       expect(r.steps.filter((s) => s.type === "pulumi:providers:kubernetes" && s.urn.includes("::default")), r.output).toEqual([]);
     } else {
-      // Every host is bootstrapped over SSH: nine steps each.
+      // Every host is bootstrapped over SSH: every bootstrap step on each.
       const hosts = (sf.config["hybrid-inference:hosts"] as unknown[]).length;
-      expect(r.steps.filter((s) => s.type === "command:remote:Command" && s.urn.includes("GpuHost")).length).toBeGreaterThanOrEqual(9 * hosts);
+      expect(r.steps.filter((s) => s.type === "command:remote:Command" && s.urn.includes("GpuHost")).length).toBeGreaterThanOrEqual(BOOTSTRAP_STEPS.length * hosts);
     }
   }, 300_000);
 

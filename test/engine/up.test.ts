@@ -12,9 +12,11 @@
  * 3. `pulumi preview --expect-no-changes` passes;
  * 4. `pulumi refresh` finds no drift (and contacts nothing: the command provider reads state only);
  * 5. a stack change that alters one step's input (a second admin CIDR: the firewall step's
- *    HI_ADMIN_CIDRS) re-runs that step and what depends on it, and nothing else: the firewall
- *    and verify-gpus (whose trigger is every step's hash: hostSteps in
- *    core/render/host-bootstrap.ts) are replaced and run on the host; the other seven steps and the reboot wait stay; gpuInventory survives;
+ *    HI_ADMIN_CIDRS) re-runs that step and what depends on it, and nothing else: the firewall,
+ *    the reboot check and verify-gpus (whose triggers are every step's hash: hostSteps in
+ *    core/render/host-bootstrap.ts) are replaced and run on the host, in step order, and the
+ *    local wait for the reboot follows the reboot check (its trigger is that resource's id) but
+ *    returns at once (no reboot was announced); the other seven steps stay; gpuInventory survives;
  * 6. `pulumi destroy` removes every resource (the steps have no delete command: nothing runs
  *    on the host).
  *
@@ -197,7 +199,7 @@ describe("pulumi up of the host bootstrap against the SSH test host (real engine
     });
   }, 300_000);
 
-  it("a change to one step's input re-runs that step and verify-gpus, and nothing else", async (ctx) => {
+  it("a change to one step's input re-runs that step, the reboot check and verify-gpus, and nothing else", async (ctx) => {
     const { host: h, es: s } = ready(ctx);
     await phase("one-step change", async () => {
       const before = loopbackValues(h);
@@ -207,22 +209,27 @@ describe("pulumi up of the host bootstrap against the SSH test host (real engine
       const newSteps = hostSteps(loopbackHostPlan(after).bootstrap);
       // The premise: this config change alters exactly one step's script or input, the firewall's;
       // by the steps' triggers (core/render/host-bootstrap.ts hostSteps) that re-runs the
-      // firewall and verify-gpus, and nothing else.
+      // firewall, the reboot check and verify-gpus (both re-run after any change), in step order.
       expect(newSteps.filter((st, i) => st.sha256 !== oldSteps[i]?.sha256).map((st) => st.name)).toEqual(["firewall"]);
       const rerun = newSteps.filter((st, i) => JSON.stringify(st.triggers) !== JSON.stringify(oldSteps[i]?.triggers));
-      expect(rerun.map((st) => st.name)).toEqual(["firewall", "verify-gpus"]);
+      expect(rerun.map((st) => st.name)).toEqual(["reboot-if-required", "firewall", "verify-gpus"]);
 
       await s.stack.setConfig(`${PROJECT}:access.admin_cidrs[1]`, { value: BASTION_CIDR }, true);
       h.sandbox.clearCalls();
       const res = await s.stack.up(recorder(s));
       expect(errorDiagnostics(s), lastOutput(s)).toEqual([]);
       expect(res.summary.result, lastOutput(s)).toBe("succeeded");
-      // Replaced: the changed step and verify-gpus; nothing else changed.
-      expect(replacedSteps(s), lastOutput(s)).toEqual(["firewall", "verify-gpus"]);
-      expect(changes(res.summary), lastOutput(s)).toEqual({ replace: 2 });
-      // On the host: exactly those two sessions, in order, each with its new command line.
+      // Replaced: those three steps and the wait for the reboot (triggered by the reboot
+      // check's id); nothing else changed.
+      expect(replacedSteps(s), lastOutput(s)).toEqual(rerun.map((st) => st.name));
+      const replacedWait = resourceSteps(s).filter((t) => t.op === "replace" && t.type === "command:local:Command" && t.urn.endsWith(`${LOOPBACK_HOST}-wait-for-reboot`));
+      expect(replacedWait, lastOutput(s)).toHaveLength(1);
+      expect(changes(res.summary), lastOutput(s)).toEqual({ replace: rerun.length + 1 });
+      // On the host: exactly those sessions, in order, each with its new command line; the
+      // reboot check finds the driver loaded and reboots nothing.
       expect(h.sandbox.calls("ssh-session").map((c) => c[1])).toEqual(rerun.map(renderStepCommand));
-      expect(h.sandbox.calls("sudo")).toHaveLength(2);
+      expect(h.sandbox.calls("sudo")).toHaveLength(rerun.length);
+      expect(h.sandbox.calls("systemd-run"), "no reboot is due on a host whose driver is loaded").toEqual([]);
       expect(h.sandbox.callLines("ufw").some((l) => l.startsWith(`ufw allow from ${BASTION_CIDR.replace(/\/32$/, "")}`) && l.includes(`port ${h.port} `)), h.sandbox.callLines("ufw").join("\n")).toBe(true);
       expect(h.sandbox.callLines("apt-get"), "no other step ran").toEqual([]);
       expect(res.outputs["gpuInventory"]?.value).toEqual(firstInventory);
