@@ -35,6 +35,9 @@ export const TRAFFIC_DEFAULTS = {
 } as const;
 
 /** `router:` defaults. */
+/** Ports the TLS edge publishes on the router host: HTTP (ACME challenges, redirect) and HTTPS. */
+export const EDGE_PORTS = [80, 443] as const;
+
 export const ROUTER_DEFAULTS = {
   port: 4000,
   num_workers: 2,

@@ -10,7 +10,7 @@ import type { z } from "zod";
 import { findGpu, findModel, GPU_IDS, MODEL_IDS, nearestIds } from "../catalog";
 import { FRONTIER_PROVIDERS, MANAGED_PROVIDERS } from "../catalog/providers";
 import { type ConfigIssue, PROJECT, error, hasErrors, keyPath, warning } from "./issues";
-import { ENGINE_DEFAULTS, HOST_DEFAULTS } from "./defaults";
+import { EDGE_PORTS, ENGINE_DEFAULTS, HOST_DEFAULTS } from "./defaults";
 import { STACK_KEYS, type StackKey, type StackSpec } from "./schema";
 import type { RawStackConfig } from "./source";
 import { knownKeysAt, nearestKey } from "./suggest-keys";
@@ -381,19 +381,13 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
 }
 
 /**
- * Ports the TLS edge publishes on the router host. The plan's own constant is EDGE_PORTS in
- * core/plan/docker.ts, which this layer may not import; test/config/validate.test.ts keeps the two equal.
- */
-export const TLS_EDGE_PORTS: readonly number[] = [80, 443];
-
-/**
  * The docker target's ports on each host against its SSH port: the firewall opens SSH and the
  * published ports with different rules, and the bootstrap refuses a port that is both.
  */
 function portChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
   if (p.target === "kubernetes" || !p.router) return [];
   const out: ConfigIssue[] = [];
-  const routerPorts = p.router.tls ? TLS_EDGE_PORTS : [p.router.port];
+  const routerPorts = p.router.tls ? [...EDGE_PORTS] : [p.router.port];
   const enginePort = p.engine?.port ?? ENGINE_DEFAULTS.port;
   hosts.forEach(([i, h], n) => {
     const ssh = typeof h["ssh_port"] === "number" ? h["ssh_port"] : HOST_DEFAULTS.ssh_port;

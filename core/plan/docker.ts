@@ -5,13 +5,11 @@
  * (WireGuard) when the two hosts share no private network: engine traffic (prompts, the engine
  * key) never crosses a public network in clear.
  */
+import { EDGE_PORTS } from "../config/defaults";
 import type { StackSpec } from "../config/schema";
 import { addressCidr, httpUrl, ipVersion, ipv4HostCapacity } from "../net/address";
 import { hostBootstrapParams } from "./bootstrap";
 import type { DeploymentPlan, DockerHostTarget, DockerTargetPlan, EngineEndpoint, HostPlan, HostTunnel, RouterPlan, TunnelMember, TunnelPlan } from "./types";
-
-/** Ports the TLS edge publishes: HTTP (ACME challenges, redirect) and HTTPS. */
-export const EDGE_PORTS = [80, 443] as const;
 
 /** The ports published on the router host: the TLS edge's, or the router's own. */
 export function publishedRouterPorts(spec: StackSpec): number[] {

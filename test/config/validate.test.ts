@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatIssues } from "../../core/config/issues";
 import { parseStackYaml } from "../../core/config/source";
-import { TLS_EDGE_PORTS, validateStackConfig } from "../../core/config/validate";
-import { EDGE_PORTS } from "../../core/plan/docker";
+import { validateStackConfig } from "../../core/config/validate";
 import { loadPlan } from "../../core/load";
 import { rawConfig, validValues, withValues } from "../fixtures";
 
@@ -295,10 +294,6 @@ describe("stack config validation", () => {
       const second = { name: "gpu-2", address: "203.0.113.11", datacenter: "uk-london", gpu: "rtx-4090", ssh_port: 8000 };
       const [engine] = errorsOf(withValues({ hosts: [host, second] }));
       expect(engine).toMatchObject({ path: "hybrid-inference:hosts[1].ssh_port", message: "8000 is also engine.port, which this host publishes for the router host" });
-    });
-
-    it("knows the TLS edge's ports as the plan does", () => {
-      expect([...TLS_EDGE_PORTS]).toEqual([...EDGE_PORTS]);
     });
   });
 });

@@ -24,6 +24,7 @@ import { tmpdir, userInfo } from "node:os";
 import * as path from "node:path";
 import { shellQuote } from "../../core/render/host-bootstrap";
 import { Sandbox } from "../host-bootstrap/harness";
+import type { Unavailable } from "./toolchain";
 
 export const SSH_TEST_ADDRESS = "127.0.0.2";
 
@@ -34,15 +35,18 @@ export function sshdPath(): string | undefined {
   return r.status === 0 && r.stdout.trim().startsWith("/") ? r.stdout.trim() : undefined;
 }
 
-/** What the SSH test host needs on this machine, as reasons it cannot start (empty: it can). */
-export function sshHostMissing(): string[] {
+/**
+ * What the SSH test host needs on this machine, as reasons it cannot start (empty: it can).
+ * Required under HI_REQUIRE_ENGINE=1: scripts/install-sshd.sh installs all of it.
+ */
+export function sshHostMissing(): Unavailable[] {
   const out: string[] = [];
   if (!sshdPath()) out.push("sshd is not installed: run 'bash scripts/install-sshd.sh'");
   for (const tool of ["ssh", "ssh-keygen"]) {
     if (spawnSync("bash", ["-c", `command -v ${tool}`]).status !== 0) out.push(`${tool} is not installed: run 'bash scripts/install-sshd.sh'`);
   }
   if (process.getuid?.() === 0 && !existsSync("/run/sshd")) out.push("/run/sshd (sshd's privilege separation directory) is missing: run 'bash scripts/install-sshd.sh'");
-  return out;
+  return out.map((reason) => ({ what: "sshd", reason, required: true }));
 }
 
 export interface SshTestHost {

@@ -19,7 +19,6 @@ import {
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { vi } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { PROJECT, REPO, type Toolchain, engineEnv, programMode, runCli } from "./toolchain";
 
@@ -69,11 +68,18 @@ export interface EngineStackOptions {
   stackFile: string;
   /** Value for each secret key; keys without a value here get a dummy `test-<key>`. */
   secrets?: Record<string, string>;
+  /**
+   * Inline mode runs the program in this process, once per operation: this must make the next
+   * `import` of index.ts evaluate it afresh, as a new language host would (under vitest:
+   * `() => vi.resetModules()`). Without it a second operation would see a program that
+   * registers nothing, and plan to delete every resource.
+   */
+  resetModules: () => void;
 }
 
 /**
  * Creates the stack with the real CLI. In "inline" mode (no pulumi-language-nodejs built) the
- * program runs in this process: each run re-imports index.ts after `vi.resetModules()`, as a
+ * program runs in this process: each run re-imports index.ts after `opts.resetModules()`, as a
  * fresh language host would, while @pulumi/pulumi (an external module) stays one instance
  * shared with the Automation API's runtime server.
  */
@@ -105,7 +111,7 @@ export async function createEngineStack(tc: Toolchain, opts: EngineStackOptions)
         program: async () => {
           // The program runs in this process: its SSH key file goes to this stack's temp dir too.
           process.env["HYBRID_INFERENCE_KEY_DIR"] = keyDir;
-          vi.resetModules();
+          opts.resetModules();
           const mod = (await import(index)) as Record<string, unknown>;
           const outputs: Record<string, unknown> = {};
           for (const [k, v] of Object.entries(mod)) if (k !== "default" && v !== undefined) outputs[k] = v;
