@@ -36,8 +36,7 @@ import { PROJECT, findToolchain, missing, skipUnlessBuilt } from "./toolchain";
 import { type EngineStack, createEngineStack, errorDiagnostics, lastOutput, recorder, resourceSteps } from "./workspace";
 
 const tc = findToolchain();
-const unavailable = [...missing(tc, ["pulumi", "pulumi-resource-command", "pulumi-resource-random"]), ...sshHostMissing()]
-  .map((m) => (typeof m === "string" ? m : (m as { reason: string }).reason));
+const unavailable = [...missing(tc, ["pulumi", "pulumi-resource-command", "pulumi-resource-random"]), ...sshHostMissing()];
 
 const REFRESH = "2026-12-01";
 /** The version the refresh finds in the archive. */
