@@ -1,28 +1,36 @@
 /**
- * `npx tsx cli/gitops-init.ts --provider github|gitlab --stacks dev,staging,prod [--dir <repo root>] [--backend cloud|self-managed] [--force]`
+ * `npx tsx cli/gitops-init.ts --provider github|gitlab --stacks dev,staging,prod [--dir <repo root>] [--backend cloud|self-managed] [--runs-on <labels>] [--force]`
  *
  * Writes the GitOps pipelines for the given stacks (in promotion order) into a repository
  * (default: the current directory): GitHub Actions workflows under .github/workflows/, or
  * .gitlab-ci.yml. The files come from `renderGitops` (core/gitops/render.ts); this command
- * only writes them. An existing file is never overwritten without --force.
+ * only writes them. An existing file is never overwritten without --force. It then says, for each
+ * stack file it finds, whether the jobs that SSH to the hosts can reach them (`access.bastion`,
+ * `access.deploy_cidrs`, self-hosted runners with --runs-on) and what to change when they cannot.
  * Exit codes: 0 written, 1 files exist (nothing written), 2 bad command-line usage.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { accessSchema } from "../core/config/schema";
+import { readStackFile } from "../core/config/source";
 import { BACKENDS, PROVIDERS, type GitopsOptions, type GitopsProvider, type PulumiBackend } from "../core/gitops/options";
-import { DEFAULT_STACKS, parseStackList, renderGitops, setupSteps, stackListProblems } from "../core/gitops/render";
+import { DEFAULT_STACKS, type StackAccess, allReachable, parseStackList, renderGitops, runnerLabelProblems, setupSteps, stackListProblems } from "../core/gitops/render";
 
-const USAGE = "usage: npx tsx cli/gitops-init.ts --provider github|gitlab [--stacks dev,staging,prod] [--dir <repo root>] [--backend cloud|self-managed] [--force]";
+const USAGE = "usage: npx tsx cli/gitops-init.ts --provider github|gitlab [--stacks dev,staging,prod] [--dir <repo root>] [--backend cloud|self-managed] [--runs-on <label,label>] [--force]";
 const HELP = `${USAGE}
 
 Writes the GitOps pipelines for the stacks: on each pull (merge) request the offline plan against
 the base branch (plan.md and plan.diff posted as a comment) and pulumi preview; pulumi up in
 promotion order on the default branch, the last prod stack behind an approval; a scheduled drift check.
+Then it reports, per stack file, whether the up and drift jobs can reach the hosts over SSH
+(access.bastion, access.deploy_cidrs or self-hosted runners) and what to change if not.
   --provider github|gitlab       GitHub Actions (.github/workflows/) or GitLab CI (.gitlab-ci.yml)
   --stacks dev,staging,prod      the stacks, in promotion order                 [dev,staging,prod]
   --dir <repo root>              where to write                                  [the current folder]
   --backend cloud|self-managed   Pulumi Cloud, or a passphrase-encrypted DIY backend   [cloud]
+  --runs-on <label,label>        run the up and drift jobs on self-hosted runners with these labels
+                                 (GitHub runs-on, GitLab tags)                   [hosted runners]
   --force                        replace files that exist
 Exit codes: 0 written, 1 files exist (nothing written), 2 bad command-line usage.
 `;
@@ -49,6 +57,7 @@ function main(): number {
         stacks: { type: "string" },
         dir: { type: "string" },
         backend: { type: "string" },
+        "runs-on": { type: "string" },
         force: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -67,10 +76,11 @@ function main(): number {
   const backend = values.backend ?? "cloud";
   if (!isBackend(backend)) usage(`unknown backend ${JSON.stringify(backend)}: use ${BACKENDS.join(" or ")}`);
   const stacks = values.stacks === undefined ? [...DEFAULT_STACKS] : parseStackList(values.stacks);
-  const problems = stackListProblems(stacks);
+  const runsOn = values["runs-on"] === undefined ? [] : parseStackList(values["runs-on"]);
+  const problems = [...stackListProblems(stacks), ...runnerLabelProblems(runsOn)];
   if (problems.length > 0) usage(problems.map((p) => `error: ${p}`).join("\n"));
 
-  const options: GitopsOptions = { provider: values.provider, stacks, backend };
+  const options: GitopsOptions = { provider: values.provider, stacks, backend, ...(runsOn.length > 0 ? { runsOn } : {}) };
   const root = path.resolve(values.dir ?? process.cwd());
   if (!existsSync(root)) usage(`--dir ${root} does not exist`);
   const files = renderGitops(options);
@@ -94,12 +104,51 @@ function main(): number {
   }
 
   // The pipelines run `npm run plan -- --stack <s>` and `pulumi ... --stack <s>`: say which stack files are missing.
-  const missing = stacks.filter((s) => !existsSync(path.join(root, "stacks", `Pulumi.${s}.yaml`)) && !existsSync(path.join(root, `Pulumi.${s}.yaml`)));
+  const missing = stacks.filter((s) => stackFile(root, s) === undefined);
   if (missing.length > 0) {
     process.stdout.write(`\nwarning: no stack file for ${missing.join(", ")} (expected stacks/Pulumi.<stack>.yaml)\n`);
   }
-  process.stdout.write(`\nNext steps:\n${setupSteps(options).map((s) => `  - ${s}`).join("\n")}\n`);
+  const access = stacks.flatMap((s) => {
+    const a = stackAccess(root, s);
+    if (typeof a === "string") {
+      process.stdout.write(`\nwarning: ${a}\n`);
+      return [];
+    }
+    return a ? [a] : [];
+  });
+  if (!allReachable(options, access)) {
+    process.stdout.write("\nwarning: the up and drift jobs cannot reach every stack's hosts yet (see Next steps)\n");
+  }
+  process.stdout.write(`\nNext steps:\n${setupSteps(options, access).map((s) => `  - ${s}`).join("\n")}\n`);
   return 0;
+}
+
+function stackFile(root: string, stack: string): string | undefined {
+  return [path.join(root, "stacks", `Pulumi.${stack}.yaml`), path.join(root, `Pulumi.${stack}.yaml`)].find((f) => existsSync(f));
+}
+
+/** How a stack's deployment reaches its hosts, from its stack file; a sentence when the file cannot tell. */
+function stackAccess(root: string, stack: string): StackAccess | string | undefined {
+  const file = stackFile(root, stack);
+  if (!file) return undefined;
+  let values: Record<string, unknown>;
+  try {
+    values = readStackFile(file, stack).values;
+  } catch (e) {
+    return `cannot read ${path.relative(root, file)} (${(e as Error).message}): run npm run plan -- --stack ${stack}`;
+  }
+  const parsed = accessSchema.safeParse(values["access"]);
+  if (!parsed.success) return `stack ${stack}: its access key is missing or invalid, so whether the pipelines reach its hosts is unknown: run npm run plan -- --stack ${stack}`;
+  const a = parsed.data;
+  const kubernetes = values["target"] === "kubernetes";
+  const existing = kubernetes && (values["kubernetes"] as { cluster?: unknown } | undefined)?.cluster === "existing";
+  return {
+    stack,
+    adminCidrs: a.admin_cidrs,
+    deployCidrs: a.deploy_cidrs,
+    bastion: a.bastion ? { address: a.bastion.address, port: a.bastion.port, user: a.bastion.user } : null,
+    reach: existing ? "kubeconfig" : kubernetes ? "ssh-and-k3s-api" : "ssh",
+  };
 }
 
 process.exitCode = main();

@@ -3,6 +3,7 @@
  * resource it registers: the offline `plan` command and the component tests both use it,
  * so what they show is what `pulumi up` would ask for.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { PROJECT } from "../core/config/issues";
@@ -72,6 +73,11 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
       return { ...inputs, stdout: "", stderr: "" };
     case "random:index/randomPassword:RandomPassword":
       return { ...inputs, result: "generated-at-deploy-time" };
+    case "random:index/randomBytes:RandomBytes": {
+      // Stand-in bytes, distinct per resource (the engine tunnel derives a key pair from them).
+      const bytes = createHash("sha256").update(name).digest();
+      return { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+    }
     case "docker:index/remoteImage:RemoteImage":
       return { ...inputs, imageId: `${String(inputs["name"])}` , repoDigest: `${String(inputs["name"])}` };
     default:

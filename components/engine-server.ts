@@ -17,6 +17,20 @@ export interface PrefetchArgs {
   readonly hfToken?: pulumi.Output<string>;
 }
 
+/** The readiness gate after the container (core/render/readiness.ts). */
+export interface ReadinessArgs {
+  /** From `engineReadinessStep(plan, spec)`. */
+  readonly step: BootstrapStep;
+  /** The host's SSH connection (`GpuHost.connection`). */
+  readonly connection: Connection;
+  /**
+   * Besides the container's id (a new container is checked again): what else re-runs the gate,
+   * e.g. the host's card check, which is replaced after any bootstrap change (a reboot, a
+   * Docker restart), so the next host of a rollout waits for this one to serve again.
+   */
+  readonly triggers?: readonly pulumi.Input<string>[];
+}
+
 export interface EngineServerArgs {
   /** From `engineContainer(plan, instance)`: image, argv, GPUs, mounts, health check. */
   readonly spec: ContainerSpec;
@@ -25,6 +39,13 @@ export interface EngineServerArgs {
   readonly secrets: SecretResolver;
   /** Prefetch the weights over SSH first; default: none (the engine downloads them at start). */
   readonly prefetch?: PrefetchArgs;
+  /** Wait until the engine serves before the component is done; default: no gate. */
+  readonly readiness?: ReadinessArgs;
+  /**
+   * Resources the container's replacement waits for (the previous host's readiness gate in a
+   * rollout: core/plan/rollout.ts). The prefetch does not wait: new weights download meanwhile.
+   */
+  readonly replaceAfter?: readonly pulumi.Resource[];
   /** This component's name before child names were prefixed (v0.1.0), for aliases. */
   readonly legacyName?: string;
 }
@@ -33,13 +54,16 @@ export interface EngineServerArgs {
 abstract class EngineServer extends pulumi.ComponentResource {
   public readonly container: docker.Container;
   public readonly containerName: pulumi.Output<string>;
+  /** The readiness gate: done once the engine serves the model and its adapters. Undefined without `readiness`. */
+  public readonly ready: command.remote.Command | undefined;
 
   protected constructor(type: string, name: string, args: EngineServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(type, name, {}, opts);
     const legacy = (suffix: string): string | undefined => (args.legacyName === undefined ? undefined : `${args.legacyName}-${suffix}`);
     const prefetch = args.prefetch ? this.prefetch(name, args.prefetch, legacy("prefetch-weights")) : undefined;
-    this.container = specContainer(`${name}-container`, args, this, prefetch ? [prefetch] : [], legacy("container"));
+    this.container = specContainer(`${name}-container`, args, this, [...(prefetch ? [prefetch] : []), ...(args.replaceAfter ?? [])], legacy("container"));
     this.containerName = this.container.name;
+    this.ready = args.readiness ? readinessGate(`${name}-readiness`, args.readiness, this.container, this) : undefined;
     this.registerOutputs({ containerName: this.containerName });
   }
 
@@ -65,4 +89,14 @@ export class LoraxServer extends EngineServer {
   constructor(name: string, args: EngineServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hybrid:engine:LoraxServer", name, args, opts);
   }
+}
+
+/**
+ * The readiness gate (templates/engine/readiness.sh) after a container, on its host: it re-runs
+ * whenever the container is replaced (its id is a trigger) and fails the update, with the
+ * container's last log lines, when the container does not serve within the plan's deadline.
+ */
+export function readinessGate(name: string, r: ReadinessArgs, container: docker.Container, parent: pulumi.Resource, after: readonly pulumi.Resource[] = []): command.remote.Command {
+  return remoteStep(name, { step: r.step, connection: r.connection, triggers: [r.step.sha256, container.id, ...(r.triggers ?? [])] },
+    { parent, dependsOn: [container, ...after] });
 }

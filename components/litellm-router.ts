@@ -1,7 +1,9 @@
+import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ContainerSpec } from "../core/render/containers";
 import { type SecretResolver, specContainer } from "./container";
+import { type ReadinessArgs, readinessGate } from "./engine-server";
 
 export interface LiteLlmRouterArgs {
   /** From `routerContainer(plan, renderLitellmConfig(plan))`: the proxy with its config uploaded. */
@@ -15,6 +17,10 @@ export interface LiteLlmRouterArgs {
   readonly url: pulumi.Input<string>;
   /** This component's name before child names were prefixed (v0.1.0), for aliases. */
   readonly legacyName?: string;
+  /** Wait until the router answers and reaches every engine; default: no gate. */
+  readonly readiness?: ReadinessArgs;
+  /** What the gate waits for besides the router: every engine's own gate, so it checks serving engines. */
+  readonly readinessAfter?: readonly pulumi.Resource[];
 }
 
 /**
@@ -24,8 +30,10 @@ export interface LiteLlmRouterArgs {
 export class LiteLlmRouter extends pulumi.ComponentResource {
   public readonly container: docker.Container;
   public readonly edge: docker.Container | undefined;
-  /** The router's URL, known once the containers serving it exist. */
+  /** The router's URL, known once the containers serving it exist (and pass the readiness gate, with one). */
   public readonly url: pulumi.Output<string>;
+  /** The readiness gate, when there is one. */
+  public readonly ready: command.remote.Command | undefined;
 
   constructor(name: string, args: LiteLlmRouterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hybrid:router:LiteLlmRouter", name, {}, opts);
@@ -35,7 +43,9 @@ export class LiteLlmRouter extends pulumi.ComponentResource {
       ? specContainer(`${name}-edge`, { spec: args.edge, network: args.network, secrets: args.secrets }, this, [this.container])
       : undefined;
     const serving = this.edge ?? this.container;
-    this.url = pulumi.all([serving.id, args.url]).apply(([, url]) => url);
+    this.ready = args.readiness ? readinessGate(`${name}-readiness`, args.readiness, this.container, this, [...(this.edge ? [this.edge] : []), ...(args.readinessAfter ?? [])]) : undefined;
+    const readyId: pulumi.Input<string> = this.ready ? this.ready.id : "";
+    this.url = pulumi.all([serving.id, args.url, readyId]).apply(([, url]) => url);
     this.registerOutputs({ url: this.url });
   }
 }

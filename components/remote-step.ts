@@ -1,21 +1,29 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { BastionPlan } from "../core/plan/access";
 import type { BootstrapStep } from "../core/render/host-bootstrap";
 import { renderStepCommand } from "../core/render/host-bootstrap";
 
 /** How a step reaches its host: the command provider's SSH connection. */
 export type Connection = command.types.input.remote.ConnectionArgs;
 
-/** The SSH connection to a host: dial retries cover a host mid-reboot or still booting. */
-export function sshConnection(address: pulumi.Input<string>, port: number, user: string, privateKey: pulumi.Input<string>): Connection {
-  return { host: address, port, user, privateKey, dialErrorLimit: 30, perDialTimeout: 20 };
+/**
+ * The SSH connection to a host: dial retries cover a host mid-reboot or still booting. With the
+ * stack's bastion the connection goes through it (the command provider's `proxy`), with the same
+ * key and the bastion's host key pinned (without one the provider would accept any key).
+ */
+export function sshConnection(address: pulumi.Input<string>, port: number, user: string, privateKey: pulumi.Input<string>, bastion?: BastionPlan | null): Connection {
+  return {
+    host: address, port, user, privateKey, dialErrorLimit: 30, perDialTimeout: 20,
+    ...(bastion ? { proxy: { host: bastion.address, port: bastion.port, user: bastion.user, privateKey, hostKey: bastion.hostKey, dialErrorLimit: 30, perDialTimeout: 20 } } : {}),
+  };
 }
 
 export interface RemoteStepArgs {
   readonly step: BootstrapStep;
   readonly connection: Connection;
-  /** Hashes whose change re-runs the step; default: the step's own hash. */
-  readonly triggers?: readonly string[];
+  /** Values whose change re-runs the step (hashes, another resource's id); default: the step's own hash. */
+  readonly triggers?: readonly pulumi.Input<string>[];
   /** The command line; default `renderStepCommand(step)`. A secret one (the token inside) is passed as a secret Output. */
   readonly create?: pulumi.Input<string>;
   /** What the step reads on stdin; default the script. */

@@ -12,13 +12,24 @@ import * as path from "node:path";
  * Set HYBRID_INFERENCE_KEY_DIR to choose the directory (e.g. a tmpfs in CI).
  */
 export function sshKeyFile(stack: string, privateKey: pulumi.Output<string>): pulumi.Output<string> {
+  return privateKey.apply((key) => writeOwnFile(stack, "ssh_key", key.endsWith("\n") ? key : `${key}\n`));
+}
+
+/**
+ * The `known_hosts` file that pins the bastion's host key for the same OpenSSH clients
+ * (core/render/ssh-access.ts bastionKnownHostsLine), next to the key file.
+ */
+export function sshKnownHostsFile(stack: string, content: string): string {
+  return writeOwnFile(stack, "bastion_known_hosts", content);
+}
+
+/** Writes `name` (0600) in the stack's 0700 directory; returns its path. */
+function writeOwnFile(stack: string, name: string, content: string): string {
   const dir = path.join(process.env["HYBRID_INFERENCE_KEY_DIR"] ?? tmpdir(), `hybrid-inference-${stack}`);
-  const file = path.join(dir, "ssh_key");
-  return privateKey.apply((key) => {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
-    writeFileSync(file, key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
-    return file;
-  });
+  const file = path.join(dir, name);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  writeFileSync(file, content, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
 }

@@ -9,6 +9,7 @@ import { type KubernetesRendering, renderKubernetesTarget } from "../../core/ren
 import type { Manifest } from "../../core/render/kubernetes/types";
 import { ROUTER_NAME, clusterOwnedFields, kubernetesRouterUrl, loadBalancerRouterUrl } from "../../core/render/kubernetes/workloads";
 import { DeploymentSecrets } from "../deployment-secrets";
+import { deploymentBastion } from "../bastion";
 import { sshKeyFile } from "../ssh-key-file";
 import { K3sCluster } from "./k3s-cluster";
 
@@ -54,8 +55,10 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
       case "k3s": {
         const privateKey = args.secret(plan.spec.access.ssh_private_key_secret);
         if (!rendering.k3s || !rendering.devicePlugin) throw new pulumi.ResourceError("a k3s stack's rendering has no k3s cluster", this);
+        const privateKeyFile = sshKeyFile(plan.spec.stack, privateKey);
+        const bastion = deploymentBastion(plan.spec, privateKeyFile);
         const cluster = new K3sCluster(`${name}-k3s`, {
-          cluster: rendering.k3s, devicePlugin: rendering.devicePlugin, privateKey, privateKeyFile: sshKeyFile(plan.spec.stack, privateKey),
+          cluster: rendering.k3s, devicePlugin: rendering.devicePlugin, privateKey, privateKeyFile, ...(bastion ? { bastion } : {}),
         }, { parent: this });
         provider = cluster.provider;
         this.kubeconfig = cluster.kubeconfig;

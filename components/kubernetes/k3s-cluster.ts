@@ -8,7 +8,8 @@ import type { DaemonSet } from "../../core/render/kubernetes/types";
 import {
   K3S_TOKEN_ENV, type K3sClusterPlan, kubeconfigFromStdout, renderSecretStepCommand, secretStepStdin,
 } from "../../core/render/kubernetes/k3s-bootstrap";
-import { GpuHost } from "../gpu-host";
+import { rolloutOrder } from "../../core/plan/rollout";
+import { GpuHost, type GpuHostBastion } from "../gpu-host";
 import { remoteStep, sshConnection, withLegacyName } from "../remote-step";
 
 export interface K3sClusterArgs {
@@ -20,6 +21,8 @@ export interface K3sClusterArgs {
   readonly privateKey: pulumi.Input<string>;
   /** Local file holding the same key, for the reboot wait (see GpuHost). */
   readonly privateKeyFile: pulumi.Input<string>;
+  /** Reach every node through the stack's bastion (components/bastion.ts); default: directly. */
+  readonly bastion?: GpuHostBastion;
 }
 
 /**
@@ -54,16 +57,23 @@ export class K3sCluster extends pulumi.ComponentResource {
     let serverInstall: command.remote.Command | undefined;
     let kubeconfigStep: command.remote.Command | undefined;
     const joined: pulumi.Resource[] = [];
-    for (const node of cluster.nodes) {
+    // One node at a time for the steps that interrupt it (driver, reboot, Docker): each waits
+    // until the node before it has rejoined the cluster (core/plan/rollout.ts).
+    const order = rolloutOrder(cluster.nodes.map((n) => n.host.name));
+    const rejoined: Record<string, pulumi.Resource> = {};
+    for (const [i, node] of cluster.nodes.entries()) {
       const host = node.host.name;
       const address = node.host.address;
       const prefix = `${name}-${host}`;
+      const waitsFor = order[i]!.waitsFor;
       const gpuHost = new GpuHost(prefix, {
         address, sshPort: node.host.sshPort, sshUser: node.host.sshUser, privateKey: args.privateKey, privateKeyFile: args.privateKeyFile,
         steps: hostSteps(node.bootstrap), rebootWait: rebootWait(node.bootstrap), legacyName: host,
+        disruptiveAfter: waitsFor === null ? [] : [rejoined[waitsFor]!],
+        ...(args.bastion ? { bastion: args.bastion } : {}),
       }, withLegacyName({ parent: this }, host));
       inventories[host] = gpuHost.inventory;
-      const connection = sshConnection(address, node.host.sshPort, node.host.sshUser, args.privateKey);
+      const connection = sshConnection(address, node.host.sshPort, node.host.sshUser, args.privateKey, args.bastion?.plan);
       const firewall = remoteStep(`${prefix}-${node.steps.firewall.name}`, { step: node.steps.firewall, connection },
         withLegacyName({ parent: this, dependsOn: [gpuHost], deleteBeforeReplace: true }, `${host}-${node.steps.firewall.name}`));
       const install = remoteStep(`${prefix}-${node.steps.install.name}`, {
@@ -75,6 +85,7 @@ export class K3sCluster extends pulumi.ComponentResource {
       }, withLegacyName({ parent: this, dependsOn: node.role === "server" ? [firewall] : [firewall, serverInstall!], deleteBeforeReplace: true },
         `${host}-${node.steps.install.name}`));
       joined.push(install);
+      rejoined[host] = install;
       if (node.role === "server") {
         serverInstall = install;
         const step = node.steps.kubeconfig;

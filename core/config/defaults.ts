@@ -52,6 +52,12 @@ export const ROUTER_DEFAULTS = {
 export const ACCESS_DEFAULTS = {
   ssh_private_key_secret: "sshPrivateKey",
   cache_dir: "/var/lib/hybrid-inference/models",
+  bastion_port: 22,
+  /**
+   * The engine tunnel (WireGuard): a block from RFC 1918 space that cloud and rental providers'
+   * private networks rarely use, and WireGuard's conventional port (wg-quick(8) examples).
+   */
+  tunnel: { cidr: "10.213.0.0/24", port: 51820 },
 } as const;
 
 /** `hosts[]` defaults. */

@@ -184,9 +184,50 @@ export const routerSchema = z.strictObject({
   cooldown_time_s: z.number().int().min(1).max(3600).default(ROUTER_DEFAULTS.cooldown_time_s),
 });
 
+/** An OpenSSH public host key as `ssh-keyscan` and `known_hosts` print it: `<type> <base64>`. */
+const hostKey = z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}$/, {
+  message: "must be the bastion's public host key as `ssh-keyscan -t ed25519 <bastion>` prints it after the host name, e.g. ssh-ed25519 AAAAC3Nza…",
+});
+
+/**
+ * A jump host every SSH connection of the deployment goes through (the bootstrap and engine
+ * steps, the Docker provider, the reboot wait): for pipelines whose runners cannot reach the
+ * hosts directly. It must accept `ssh_private_key_secret`'s key for `user` and allow TCP
+ * forwarding to the hosts' SSH ports.
+ */
+export const bastionSchema = z.strictObject({
+  address,
+  user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Unix user name such as jump" }),
+  port: z.number().int().min(1).max(65535).default(ACCESS_DEFAULTS.bastion_port),
+  /** Required: the connection is refused when the bastion presents another key (no trust on first use). */
+  host_key: hostKey,
+});
+
+/**
+ * The encrypted tunnel (WireGuard) that carries engine traffic between the router host and any
+ * host the router would otherwise reach over a public address (a host without `private_address`,
+ * or a stack whose router host has none). Tunnel addresses come from `cidr`, in host order.
+ */
+export const tunnelSchema = z.strictObject({
+  cidr: ruled(cidrProblem, "write a private IPv4 network such as 10.213.0.0/24").refine((c) => /^\d+\.\d+\.\d+\.\d+\/(1[6-9]|2[0-9])$/.test(c), {
+    message: "must be an IPv4 network with a prefix from /16 to /29, e.g. 10.213.0.0/24",
+  }).default(ACCESS_DEFAULTS.tunnel.cidr),
+  /** UDP port WireGuard listens on, on every host of the tunnel. */
+  port: z.number().int().min(1).max(65535).default(ACCESS_DEFAULTS.tunnel.port),
+});
+
 export const accessSchema = z.strictObject({
   /** Who may SSH to the hosts; required so a firewall never locks the operator out. */
   admin_cidrs: z.array(cidr).min(1),
+  /**
+   * Where the deployment pipeline connects from (a CI runner's egress addresses): admitted to SSH
+   * like `admin_cidrs`, listed apart so reviews can tell people from pipelines.
+   */
+  deploy_cidrs: z.array(cidr).default([]),
+  /** Reach every host through this jump host (see `bastionSchema`). */
+  bastion: bastionSchema.optional(),
+  /** Address block and port of the engine tunnel (WireGuard), used only where it is needed. */
+  tunnel: tunnelSchema.default({ cidr: ACCESS_DEFAULTS.tunnel.cidr, port: ACCESS_DEFAULTS.tunnel.port }),
   ssh_private_key_secret: secretKeyName.default(ACCESS_DEFAULTS.ssh_private_key_secret),
   /** Config key of the Hugging Face token; required for gated models such as Llama 3.3. */
   hf_token_secret: secretKeyName.optional(),

@@ -5,7 +5,7 @@
  * in `router`; the cross-key checks then run on every part that parsed. Fit checks
  * (does the model fit the cards) live in the planner, which adds its issues to these.
  */
-import { ipVersion } from "../net/address";
+import { ipVersion, ipv4HostCapacity } from "../net/address";
 import type { z } from "zod";
 import { findGpu, findModel, GPU_IDS, MODEL_IDS, nearestIds } from "../catalog";
 import { FRONTIER_PROVIDERS, MANAGED_PROVIDERS } from "../catalog/providers";
@@ -443,12 +443,26 @@ function measurementChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
 
 /** The docker target's cross-key checks. */
 function dockerChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
-  if (p.target === "kubernetes" || hosts.length < 2) return [];
+  const out: ConfigIssue[] = [];
+  const bastion = p.access?.bastion;
+  if (bastion && ipVersion(bastion.address) === 0) {
+    out.push(warning(keyPath("access", ["bastion", "address"]),
+      `is a DNS name, so the hosts' firewalls cannot admit it by itself: SSH is admitted from admin_cidrs and deploy_cidrs only`,
+      "make sure one of them covers the address the bastion connects to the hosts from (the deploy refuses to enable a firewall that would cut it off), or write the bastion's address as an IP"));
+  }
+  if (p.target === "kubernetes" || hosts.length < 2) return out;
+  // The engine tunnel numbers hosts by their position (core/plan/docker.ts tunnelPlan).
+  const tunnel = p.access?.tunnel;
+  const capacity = tunnel ? ipv4HostCapacity(tunnel.cidr) : Infinity;
+  if (tunnel && hosts.length > capacity) {
+    out.push(error(keyPath("access", ["tunnel", "cidr"]), `${tunnel.cidr} holds ${capacity} hosts, but the stack has ${hosts.length}`,
+      "use a larger block, e.g. a /24"));
+  }
   // Engines on the other hosts admit the router host by IP in their firewalls (core/plan/docker.ts routerSources).
   const [i, first] = hosts[0]!;
   const addresses = [str(first["private_address"]), str(first["address"])].filter((a): a is string => a !== undefined);
-  if (addresses.length === 0 || addresses.some((a) => ipVersion(a) !== 0)) return [];
-  return [error(keyPath("hosts", [i, "private_address"]),
+  if (addresses.length === 0 || addresses.some((a) => ipVersion(a) !== 0)) return out;
+  return [...out, error(keyPath("hosts", [i, "private_address"]),
     `the router runs on "${str(first["name"]) ?? "hosts[0]"}", and the other hosts' firewalls admit it by IP address, but it has only the DNS name ${addresses.join(", ")}`,
     "set private_address to the router host's IP on the private network (or write its address as an IP)")];
 }

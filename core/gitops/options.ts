@@ -20,6 +20,23 @@ export interface GitopsOptions {
   readonly stacks: readonly string[];
   /** Default `cloud`. */
   readonly backend?: PulumiBackend;
+  /**
+   * Labels of self-hosted runners for the jobs that reach the hosts (`pulumi up`, the drift
+   * check): they run on `[self-hosted, ...labels]` (GitHub) or with these `tags` (GitLab).
+   * Default: none, hosted runners (core/gitops/reachability.ts says what that needs).
+   */
+  readonly runsOn?: readonly string[];
+}
+
+/** A runner label GitHub and GitLab both accept as one word. */
+const RUNNER_LABEL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** Every problem with the runner labels, each a full sentence; empty when they are usable. */
+export function runnerLabelProblems(labels: readonly string[]): string[] {
+  return labels.filter((l) => !RUNNER_LABEL.test(l) || l === "self-hosted")
+    .map((l) => (l === "self-hosted"
+      ? 'runner label "self-hosted" is added for you: list only your own labels, e.g. --runs-on uk,gpu-deploy'
+      : `runner label ${JSON.stringify(l)} is not usable: letters, digits, ".", "_" or "-", starting with a letter or digit`));
 }
 
 export const DEFAULT_STACKS: readonly string[] = ["dev", "staging", "prod"];

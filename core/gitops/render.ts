@@ -6,9 +6,11 @@
  */
 import { renderGithub } from "./github";
 import { renderGitlab } from "./gitlab";
-import { type GitopsOptions, gatedStack, stackListProblems } from "./options";
+import { type GitopsOptions, gatedStack, runnerLabelProblems, stackListProblems } from "./options";
+import { type StackAccess, reachabilitySteps } from "./reachability";
 
-export { DEFAULT_STACKS, gatedStack, parseStackList, stackListProblems } from "./options";
+export { DEFAULT_STACKS, gatedStack, parseStackList, runnerLabelProblems, stackListProblems } from "./options";
+export { type StackAccess, allReachable, reachabilitySteps } from "./reachability";
 export type { GitopsOptions, GitopsProvider, PulumiBackend } from "./options";
 
 export class GitopsOptionsError extends Error {
@@ -19,7 +21,7 @@ export class GitopsOptionsError extends Error {
 }
 
 export function renderGitops(options: GitopsOptions): Readonly<Record<string, string>> {
-  const problems = stackListProblems(options.stacks);
+  const problems = [...stackListProblems(options.stacks), ...runnerLabelProblems(options.runsOn ?? [])];
   if (problems.length > 0) throw new GitopsOptionsError(problems);
   switch (options.provider) {
     case "github":
@@ -33,8 +35,15 @@ export function renderGitops(options: GitopsOptions): Readonly<Record<string, st
   }
 }
 
-/** What the user still has to do by hand after writing the files (secrets, approvals). */
-export function setupSteps(options: GitopsOptions): string[] {
+/**
+ * What the user still has to do by hand after writing the files (secrets, approvals) and, for
+ * each stack file found, how its pipeline jobs reach the hosts (core/gitops/reachability.ts).
+ */
+export function setupSteps(options: GitopsOptions, stacks: readonly StackAccess[] = []): string[] {
+  return [...providerSteps(options), ...reachabilitySteps(options, stacks)];
+}
+
+function providerSteps(options: GitopsOptions): string[] {
   const gated = gatedStack(options.stacks);
   const backend = options.backend ?? "cloud";
   const secrets = backend === "cloud" ? "PULUMI_ACCESS_TOKEN" : "PULUMI_CONFIG_PASSPHRASE and PULUMI_BACKEND_URL";

@@ -95,6 +95,14 @@ export function cidrProblem(value: string): string | null {
   return null;
 }
 
+/**
+ * How many hosts an IPv4 network holds: its addresses less the network and broadcast ones (the
+ * engine tunnel's block: `plan` refuses a stack with more hosts, and the tunnel numbers them).
+ */
+export function ipv4HostCapacity(cidr: string): number {
+  return 2 ** (32 - Number(cidr.split("/")[1])) - 2;
+}
+
 /** True when the CIDR admits every address of its family (0.0.0.0/0, ::/0). */
 export function isWholeInternet(cidr: string): boolean {
   return cidr === "0.0.0.0/0" || cidr === "::/0";

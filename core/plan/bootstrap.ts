@@ -6,6 +6,7 @@
 import { findGpu } from "../catalog";
 import type { StackSpec } from "../config/schema";
 import versions from "../versions.json";
+import { sshSources } from "./access";
 import { engineImage } from "./engine";
 import type { HostBootstrapParams, HostPlan } from "./types";
 
@@ -64,7 +65,8 @@ export function hostBootstrapParams(spec: StackSpec, host: HostPlan, weightBytes
     engineImage: { image: engineImage(spec), cudaRequirement: engineCudaRequirement(spec) },
     cacheDir: spec.access.cache_dir,
     minFreeDiskGB: minFreeDiskGB(weightBytes),
-    adminCidrs: spec.access.admin_cidrs,
+    // Admin and deploy CIDRs and the bastion: the one SSH allow-list (core/plan/access.ts).
+    adminCidrs: sshSources(spec.access),
     router: role.kind === "router" ? { ports: role.ports, allowedCidrs: role.allowedCidrs } : null,
     engine: role.kind === "engine" ? { port: role.port, allowedSources: role.allowedSources } : null,
   };

@@ -20,12 +20,37 @@ const LOAD_MINUTES = 5;
 /** Never allow less than this for a first start, whatever the size [estimate]. */
 const MIN_STARTUP_MINUTES = 10;
 
+/** How a cold start's time is made up: each term of {@link engineStartupMinutes}, for reports. */
+export interface StartupDerivation {
+  readonly weightsMB: number;
+  readonly downloadMBPerS: number;
+  /** Whole minutes of the download at `downloadMBPerS`. */
+  readonly downloadMinutes: number;
+  readonly loadMinutes: number;
+  readonly minimumMinutes: number;
+  /** max(minimum, download + load). */
+  readonly totalMinutes: number;
+}
+
+export function engineStartup(weightBytes: number): StartupDerivation {
+  const weightsMB = weightBytes / 1e6;
+  const downloadMinutes = Math.ceil(weightsMB / DOWNLOAD_MB_PER_S / 60);
+  return {
+    weightsMB,
+    downloadMBPerS: DOWNLOAD_MB_PER_S,
+    downloadMinutes,
+    loadMinutes: LOAD_MINUTES,
+    minimumMinutes: MIN_STARTUP_MINUTES,
+    totalMinutes: Math.max(MIN_STARTUP_MINUTES, downloadMinutes + LOAD_MINUTES),
+  };
+}
+
 /**
  * Minutes from a cold engine start to serving: the weights' download at {@link DOWNLOAD_MB_PER_S}
  * plus the load, at least {@link MIN_STARTUP_MINUTES}.
  */
 export function engineStartupMinutes(weightBytes: number): number {
-  return Math.max(MIN_STARTUP_MINUTES, Math.ceil(weightBytes / 1e6 / DOWNLOAD_MB_PER_S / 60) + LOAD_MINUTES);
+  return engineStartup(weightBytes).totalMinutes;
 }
 
 /** The context every quantization candidate must hold: `max_model_len`, or `min_context` capped at the model's maximum. */

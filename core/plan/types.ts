@@ -98,6 +98,24 @@ export interface HostBootstrapParams {
   readonly router: { readonly ports: readonly number[]; readonly allowedCidrs: readonly string[] } | null;
   /** Set when this host's engine port is published for another host's router. */
   readonly engine: { readonly port: number; readonly allowedSources: readonly string[] } | null;
+  /**
+   * Set when this host is in the engine tunnel (WireGuard): its interface, its address in the
+   * tunnel, the UDP port, its peers and who may send to that port. The keys are not here: they
+   * are made at deploy time and reach the host on the step's stdin (components/hybrid-inference.ts).
+   */
+  readonly tunnel?: HostTunnel;
+}
+
+/** One host's side of the engine tunnel. */
+export interface HostTunnel {
+  /** The WireGuard interface (and wg-quick@ unit) name. */
+  readonly interfaceName: string;
+  /** Its address with the tunnel's prefix, e.g. 10.213.0.2/24. */
+  readonly address: string;
+  readonly port: number;
+  readonly peers: readonly TunnelMember[];
+  /** Sources the firewall admits to the UDP port: the peers' public addresses. */
+  readonly allowedSources: readonly string[];
 }
 
 /** A host of the stack and what one engine replica on it holds and serves: the same on both targets. */
@@ -127,9 +145,37 @@ export interface HostPlan {
   readonly measured?: MeasuredBasis;
 }
 
+/** A host in the engine tunnel. */
+export interface TunnelMember {
+  readonly host: string;
+  /** Its address inside the tunnel, e.g. 10.213.0.2. */
+  readonly address: string;
+  /** Where peers send the tunnel's UDP packets: the host's public address. */
+  readonly endpoint: string;
+}
+
+/**
+ * The encrypted tunnel (WireGuard) between the router host and the hosts it would otherwise reach
+ * over a public address; null when every engine is on the router's host or a private network.
+ */
+export interface TunnelPlan {
+  /** `access.tunnel.cidr`. */
+  readonly cidr: string;
+  readonly port: number;
+  readonly interfaceName: string;
+  /** The router host first, then the hosts it reaches through the tunnel, in stack order. */
+  readonly members: readonly TunnelMember[];
+}
+
 /** How the router reaches one host's engine on the docker target. */
 export interface EngineEndpoint {
-  /** `http://<container>:<port>/v1` on the router host's private network, or the host's private address. */
+  /**
+   * `docker-network`: the router's own host, by container name; `private`: the host's private
+   * address (both hosts on the provider's private network); `tunnel`: the host's address in the
+   * engine tunnel. Never a public address.
+   */
+  readonly via: "docker-network" | "private" | "tunnel";
+  /** `http://<container>:<port>/v1` on the router host's private network, the private address or the tunnel address. */
   readonly apiBase: string;
   /** Set when the engine's port is published for a router on another host: bound to this address only. */
   readonly publishOn?: { readonly address: string; readonly port: number };
@@ -153,6 +199,8 @@ export interface DockerTargetPlan {
   /** Ports published on the router host: the router's, or the TLS edge's 80 and 443. */
   readonly publishedPorts: readonly number[];
   readonly hosts: readonly DockerHostTarget[];
+  /** The engine tunnel, when a host's engine is reached over neither Docker's network nor a private one. */
+  readonly tunnel: TunnelPlan | null;
 }
 
 /* ---- kubernetes placement (core/plan/placement.ts) ---- */

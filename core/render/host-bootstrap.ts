@@ -15,7 +15,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { stringify as stringifyYaml } from "yaml";
-import { cidrProblem } from "../net/address";
+import { addressProblem, cidrProblem } from "../net/address";
 import type { HostBootstrapParams } from "../plan/types";
 import { VLLM_COMPILE_CACHES, WATCHDOG_INTERVAL_S, imageName } from "./containers";
 import { renderScript } from "./script";
@@ -29,6 +29,13 @@ export interface BootstrapStep {
   script: string;
   /** The variables the script reads; values are passed quoted, never spliced into code. */
   env: Readonly<Record<string, string>>;
+  /**
+   * Variables the step takes from the SSH session that runs it, by the session's variable name
+   * (`HI_DEPLOY_SSH_CONNECTION: "SSH_CONNECTION"`): values only the session knows, copied by
+   * the login shell into sudo's environment. Empty where the step runs outside a session
+   * (cloud-init).
+   */
+  sessionEnv?: Readonly<Record<string, string>>;
   /** sha256 over name, script and env: use it as the step's trigger so either change re-runs it. */
   sha256: string;
 }
@@ -47,6 +54,26 @@ export const BOOTSTRAP_STEPS = [
   "verify-gpus",
 ] as const;
 export type BootstrapStepName = (typeof BOOTSTRAP_STEPS)[number];
+
+/**
+ * Steps only some hosts run, and only from the GpuHost component: `wireguard` (the engine tunnel,
+ * on hosts the router reaches over no private network) needs a private key that reaches it on
+ * stdin at deploy time, so it is never part of the cloud-init bootstrap.
+ */
+export const OPTIONAL_STEPS = ["wireguard"] as const;
+export type OptionalStepName = (typeof OPTIONAL_STEPS)[number];
+export type HostStepName = BootstrapStepName | OptionalStepName;
+/** The step after which the optional steps run. */
+const OPTIONAL_AFTER: Record<OptionalStepName, BootstrapStepName> = { wireguard: "firewall" };
+
+/** The tunnel step's name. */
+export const TUNNEL_STEP: OptionalStepName = "wireguard";
+/** Read from the first line of the tunnel step's stdin, never from its command line. */
+export const TUNNEL_PRIVATE_KEY_ENV = "HI_WG_PRIVATE_KEY";
+/** The peers' public keys, added to the tunnel step's environment at deploy time (`host=key,…`). */
+export const TUNNEL_PEER_KEYS_ENV = "HI_WG_PEER_KEYS";
+/** The firewall's copy of the session's `SSH_CONNECTION`: where this deployment connects from. */
+export const DEPLOY_CONNECTION_ENV = "HI_DEPLOY_SSH_CONNECTION";
 
 /**
  * A step as the GpuHost component runs it over SSH: what re-runs it and whether the host may
@@ -94,6 +121,14 @@ export function hostSteps(p: HostBootstrapParams): HostStep[] {
     rebootAfter: s.name === REBOOT_STEP,
     disruptsServing: (DISRUPTIVE_STEPS as readonly string[]).includes(s.name),
   }));
+}
+
+/**
+ * The first step that may interrupt serving: a rollout holds it (and, through the chain of
+ * steps, everything after it) until the previous host serves again.
+ */
+export function firstDisruptiveStep(steps: readonly HostStep[]): HostStep | undefined {
+  return steps.find((s) => s.disruptsServing);
 }
 
 /** How long the local wait gives a rebooting host to come back over SSH. */
@@ -204,6 +239,7 @@ export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
   validateParams(p);
   const branch = String(driverBranch(p));
   const cuda = p.engineImage?.cudaRequirement ?? null;
+  const tunnel = p.tunnel;
   const envs: Record<BootstrapStepName, Record<string, string>> = {
     preflight: { HI_CACHE_DIR: p.cacheDir, HI_MIN_FREE_GB: String(p.minFreeDiskGB) },
     "ssh-hardening": { HI_SSH_USER: p.sshUser },
@@ -222,6 +258,7 @@ export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
       HI_ROUTER_ALLOWED_CIDRS: p.router ? p.router.allowedCidrs.join(",") : "",
       HI_ENGINE_PORT: p.engine ? String(p.engine.port) : "",
       HI_ENGINE_ALLOWED_SOURCES: p.engine ? p.engine.allowedSources.join(",") : "",
+      ...(tunnel ? { HI_TUNNEL_PORT: String(tunnel.port), HI_TUNNEL_ALLOWED_SOURCES: tunnel.allowedSources.join(",") } : {}),
     },
     "cache-dir": { HI_CACHE_DIR: p.cacheDir, HI_COMPILE_CACHE_DIRS: VLLM_COMPILE_CACHES.map((c) => c.subdir).join(",") },
     // Gzipped and base64-encoded: one short line on the command line and in `plan`'s listing.
@@ -235,20 +272,40 @@ export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
       ...(cuda !== null ? { HI_CUDA_REQUIREMENT: cuda } : {}),
     },
   };
-  return BOOTSTRAP_STEPS.map((name) => makeStep(name, readTemplate(name), envs[name]));
+  // The lock-out guard checks the address this very session comes from (templates/host/firewall.sh).
+  const sessionEnv: Partial<Record<BootstrapStepName, Record<string, string>>> = { firewall: { [DEPLOY_CONNECTION_ENV]: "SSH_CONNECTION" } };
+  const steps: BootstrapStep[] = [];
+  for (const name of BOOTSTRAP_STEPS) {
+    steps.push(makeStep(name, readTemplate(name), envs[name], sessionEnv[name]));
+    if (tunnel && OPTIONAL_AFTER.wireguard === name) steps.push(makeStep(TUNNEL_STEP, readTemplate(TUNNEL_STEP), tunnelEnv(tunnel)));
+  }
+  return steps;
+}
+
+/** The tunnel step's plain inputs; its key and the peers' public keys come at deploy time. */
+function tunnelEnv(t: NonNullable<HostBootstrapParams["tunnel"]>): Record<string, string> {
+  return {
+    HI_WG_INTERFACE: t.interfaceName,
+    HI_WG_ADDRESS: t.address,
+    HI_WG_PORT: String(t.port),
+    // host=tunnel address=public endpoint, one peer per item.
+    HI_WG_PEERS: t.peers.map((peer) => `${peer.host}=${peer.address}=${peer.endpoint}`).join(","),
+  };
 }
 
 /** Builds a step and its hash; exported for tests and for callers that add their own steps. */
-export function makeStep(name: string, script: string, env: Readonly<Record<string, string>>): BootstrapStep {
+export function makeStep(name: string, script: string, env: Readonly<Record<string, string>>, sessionEnv?: Readonly<Record<string, string>>): BootstrapStep {
   const frozen = Object.freeze({ ...env });
-  return { name, script, env: frozen, sha256: stepHash(name, script, frozen) };
+  const session = sessionEnv ? Object.freeze({ ...sessionEnv }) : undefined;
+  return { name, script, env: frozen, ...(session ? { sessionEnv: session } : {}), sha256: stepHash(name, script, frozen, session) };
 }
 
-function stepHash(name: string, script: string, env: Readonly<Record<string, string>>): string {
-  const entries = Object.keys(env)
-    .sort()
-    .map((k) => [k, env[k]]);
-  return createHash("sha256").update(JSON.stringify([name, script, entries])).digest("hex");
+function stepHash(name: string, script: string, env: Readonly<Record<string, string>>, sessionEnv?: Readonly<Record<string, string>>): string {
+  const sorted = (o: Readonly<Record<string, string>>) => Object.keys(o).sort().map((k) => [k, o[k]]);
+  // A step without session variables hashes as it always has, so existing steps keep their triggers.
+  const parts: unknown[] = [name, script, sorted(env)];
+  if (sessionEnv) parts.push(sorted(sessionEnv));
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
 }
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
@@ -264,7 +321,13 @@ export function renderStepCommand(step: BootstrapStep): string {
     if (!ENV_NAME.test(k)) throw new Error(`step ${step.name}: invalid environment variable name ${JSON.stringify(k)}`);
     return `${k}=${shellQuote(v)}`;
   });
-  return assignments.length > 0 ? `sudo -n env ${assignments.join(" ")} bash -s` : "sudo -n bash -s";
+  // `"${SSH_CONNECTION-}"`: expanded once by the login shell, as one word; its value is never re-read as code.
+  const fromSession = Object.entries(step.sessionEnv ?? {}).map(([k, from]) => {
+    if (!ENV_NAME.test(k) || !ENV_NAME.test(from)) throw new Error(`step ${step.name}: invalid session variable ${JSON.stringify(k)}=${JSON.stringify(from)}`);
+    return `${k}="\${${from}-}"`;
+  });
+  const all = [...assignments, ...fromSession];
+  return all.length > 0 ? `sudo -n env ${all.join(" ")} bash -s` : "sudo -n bash -s";
 }
 
 /**
@@ -295,7 +358,8 @@ export interface CloudInitOptions {
  * systemd unit running the steps in order across the driver reboot.
  */
 export function renderCloudInit(p: HostBootstrapParams, options: CloudInitOptions = {}): string {
-  const steps = renderHostBootstrap(p);
+  // The optional steps run from the GpuHost component only (OPTIONAL_STEPS).
+  const steps = renderHostBootstrap(p).filter((s) => (BOOTSTRAP_STEPS as readonly string[]).includes(s.name));
   const env = new Map<string, string>();
   for (const step of steps) {
     for (const [k, v] of Object.entries(step.env)) {
@@ -385,6 +449,19 @@ function validateParams(p: HostBootstrapParams): void {
   for (const port of p.router?.ports ?? []) if (port === sshPort) errors.push(`router port ${port} is the SSH port`);
   if (p.engine && p.engine.port === sshPort) errors.push(`engine.port ${p.engine.port} is the SSH port`);
   if (p.engine && p.router?.ports.includes(p.engine.port)) errors.push(`a router port and engine.port are both ${p.engine.port}`);
+  if (p.tunnel) {
+    const t = p.tunnel;
+    if (!/^[A-Za-z0-9_=+.-]{1,15}$/.test(t.interfaceName)) errors.push(`tunnel.interfaceName must be 1-15 of A-Z a-z 0-9 _=+.-, got ${JSON.stringify(t.interfaceName)}`);
+    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(t.address) || cidrProblem(t.address.split("/")[0]!) !== null) errors.push(`tunnel.address must be an IPv4 address with its prefix, got ${JSON.stringify(t.address)}`);
+    int("tunnel.port", t.port, 1, 65535);
+    if (t.peers.length === 0) errors.push("tunnel.peers is empty");
+    for (const peer of t.peers) {
+      if (!/^[a-z][a-z0-9-]*$/.test(peer.host) || cidrProblem(peer.address) !== null || addressProblem(peer.endpoint) !== null) {
+        errors.push(`tunnel.peers: ${JSON.stringify(peer)} needs a host name, a tunnel IPv4 address and a public address`);
+      }
+    }
+    cidrList("tunnel.allowedSources", t.allowedSources, errors);
+  }
   for (const [label, value] of allStrings(p)) {
     if (value.includes("\0")) errors.push(`${label} contains a NUL byte`);
   }

@@ -6,6 +6,7 @@
  */
 import type { ConfigIssue } from "../config/issues";
 import { costSection } from "../costs/plan-costs";
+import { rolloutSummary } from "../plan/rollout";
 import type { DeploymentPlan } from "../plan/types";
 import type { TargetRendering } from "../render/target";
 import { type PlanComparison, consequences } from "./compare";
@@ -60,6 +61,9 @@ function servers(r: ReviewInput): string[] {
     out.push("");
   }
   if (!plan.spec.workloads) out.push("No engine or router is deployed (`workloads: false`): the hosts are bootstrapped and verified only.", "");
+  // The order and the gate's deadline, as plan.txt states them (core/plan/rollout.ts).
+  const rollout = rolloutSummary(plan);
+  if (rollout.length > 0) out.push("Steps in bold reboot their host, interrupt what it serves or change how it is reached. The order and the readiness gate:", "", fenced(rollout.join("\n")), "");
   const cluster = plan.spec.workloads ? clusterChanges(rendering) : [];
   if (cluster.length > 0) {
     out.push(`In the cluster (namespace ${mdCode(plan.target.kind === "kubernetes" ? plan.target.settings.namespace : "")}):`, "");

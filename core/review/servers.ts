@@ -73,6 +73,15 @@ function describeStep(step: string, p: HostBootstrapParams): Omit<ServerAction, 
         disruptive: true,
       };
     }
+    case "wireguard": {
+      const t = p.tunnel;
+      if (!t) return null;
+      return {
+        text: `sets up the encrypted engine tunnel (WireGuard, ${t.interfaceName}) at ${t.address}, UDP port ${t.port} open to its peers only ` +
+          `(${list(t.peers.map((m) => `${m.host} at ${m.address}`))}); engine traffic to and from the router host goes through it`,
+        disruptive: false,
+      };
+    }
     case "cache-dir":
       return { text: `creates the model cache ${p.cacheDir}`, disruptive: false };
     case "engine-watchdog":
@@ -89,8 +98,9 @@ function describeStep(step: string, p: HostBootstrapParams): Omit<ServerAction, 
 
 function stepActions(steps: readonly HostStep[], p: HostBootstrapParams, fileOf: (i: number, step: string) => string): ServerAction[] {
   return steps.map((s, i) => {
-    const known = describeStep(s.name, p);
-    return { step: s.name, ...(known ?? { text: `runs bootstrap step ${s.name} (see ${fileOf(i, s.name)})`, disruptive: false }) };
+    const known = describeStep(s.name, p) ?? { text: `runs bootstrap step ${s.name} (see ${fileOf(i, s.name)})`, disruptive: false };
+    // A step that interrupts serving is the rollout's rule (core/render/host-bootstrap.ts DISRUPTIVE_STEPS), not this module's.
+    return { step: s.name, ...known, disruptive: known.disruptive || s.disruptsServing };
   });
 }
 

@@ -10,6 +10,7 @@ import { GiB } from "../plan/memory";
 import type { DeploymentPlan } from "../plan/types";
 import { imageName } from "../render/containers";
 import { measuredSummary } from "../plan/measured";
+import { rolloutSummary } from "../plan/rollout";
 import { placementSummary } from "../render/kubernetes/placement-summary";
 import { type ResourceRow, resourcesTable } from "./resources";
 
@@ -80,6 +81,8 @@ export function planSummary(plan: DeploymentPlan): string {
   out.push(`Models    ${router.modelNames.join(", ")}`);
   out.push(`Fallback  ${chain.join(" -> ")}`);
   if (router.frontier[0]) out.push(`Hard      requests tagged "${router.hardTag}" and prompts over ${engine.maxModelLen} tokens go to ${router.frontier[0].litellmModel}`);
+  const rollout = rolloutSummary(plan);
+  if (rollout.length > 0) out.push("", ...rollout);
   const placement = placementSummary(plan);
   if (placement) out.push("", placement);
   out.push("", costSection(plan));

@@ -14,9 +14,14 @@
 # IPv6) between "hybrid-inference" markers, so ufw re-creates them at every boot and reload.
 #
 # Never locks out SSH: the SSH rules go in before the default policy or ufw is enabled; an
-# empty admin list is refused; and if this step runs inside SSH sessions none of which comes
-# from an admin CIDR, it refuses rather than cut them off. CIDRs are validated (IPv4 and IPv6)
-# with Python's ipaddress module (ufw itself is a Python 3 program, so python3 is present).
+# empty admin list is refused; and the deployment's own connection must be admitted: when the
+# step runs in an SSH session (HI_DEPLOY_SSH_CONNECTION, the session's SSH_CONNECTION, which
+# the step's command line copies past sudo), the address it comes from (a CI runner, the
+# bastion) must fall inside HI_ADMIN_CIDRS, or the step refuses before changing anything. Other
+# sessions from outside the list are named (they will be cut off) but do not stop it. Without
+# that variable (cloud-init, an older caller) it refuses when SSH sessions are open and none of
+# them comes from an admin CIDR. CIDRs are validated (IPv4 and IPv6) with Python's ipaddress
+# module (ufw itself is a Python 3 program, so python3 is present).
 #
 # Environment (values arrive as quoted data; nothing here is spliced into code):
 #   HI_ADMIN_CIDRS             required. Comma-separated CIDRs (or addresses) allowed to SSH.
@@ -27,6 +32,11 @@
 #   HI_ENGINE_PORT             optional. Engine port published for another host's router;
 #                              empty = the engine is not published.
 #   HI_ENGINE_ALLOWED_SOURCES  required when HI_ENGINE_PORT is set (the router host's address).
+#   HI_TUNNEL_PORT             optional. UDP port of the engine tunnel (WireGuard) on this host;
+#                              empty = no tunnel.
+#   HI_TUNNEL_ALLOWED_SOURCES  required when HI_TUNNEL_PORT is set: the tunnel peers' addresses.
+#   HI_DEPLOY_SSH_CONNECTION   optional. "<client ip> <client port> <server ip> <server port>" of
+#                              the session running this step (sshd's SSH_CONNECTION).
 #   HI_ROOT                    tests only: prefix for every absolute path read or written.
 #
 # Usage: sudo env HI_ADMIN_CIDRS=203.0.113.0/24 HI_ROUTER_PORT=4000 ... bash -s < firewall.sh
@@ -105,19 +115,44 @@ validate() {
   if [[ "$ENGINE_PORT" == "$SSH_PORT" ]]; then
     die "the router/engine port equals the SSH port $SSH_PORT: give them different ports"
   fi
+  TUNNEL_PORT="${HI_TUNNEL_PORT:-}"
+  TUNNEL=()
+  if [[ -n "$TUNNEL_PORT" ]]; then
+    is_port "$TUNNEL_PORT" || die "HI_TUNNEL_PORT must be a UDP port (1-65535) or empty, got '$TUNNEL_PORT'"
+    require HI_TUNNEL_ALLOWED_SOURCES "HI_TUNNEL_PORT=$TUNNEL_PORT is set, so pass the tunnel peers' addresses, e.g. HI_TUNNEL_ALLOWED_SOURCES=198.51.100.7"
+    out="$(parse_list HI_TUNNEL_ALLOWED_SOURCES "$HI_TUNNEL_ALLOWED_SOURCES")" || exit 1
+    mapfile -t TUNNEL <<<"$out"
+  fi
+  DEPLOY_FROM=""
+  if [[ -n "${HI_DEPLOY_SSH_CONNECTION:-}" ]]; then
+    read -r DEPLOY_FROM _ <<<"$HI_DEPLOY_SSH_CONNECTION"
+    [[ "$DEPLOY_FROM" =~ ^[0-9A-Fa-f.:]+$ ]] || die "HI_DEPLOY_SSH_CONNECTION must start with the client's IP address (sshd's SSH_CONNECTION), got '$HI_DEPLOY_SSH_CONNECTION'"
+  fi
 }
 
 # The "<network/prefix>" field of cidr_networks lines.
 nets_of() { printf '%s\n' "$@" | awk 'NF == 3 { print $2 }'; }
 
 refuse_lockout() {
-  local peers=() uncovered admin_nets
-  mapfile -t peers < <(ss -Htn state established "( sport = :$SSH_PORT )" 2>/dev/null | awk '{ print $4 }' || true)
-  ((${#peers[@]} > 0)) || return 0
+  local peers=() uncovered admin_nets allowed
   mapfile -t admin_nets < <(nets_of "${ADMIN[@]}")
+  allowed="$(printf '%s ' "${admin_nets[@]}")"
+  mapfile -t peers < <(ss -Htn state established "( sport = :$SSH_PORT )" 2>/dev/null | awk '{ print $4 }' || true)
+  if [[ -n "$DEPLOY_FROM" ]]; then
+    # The address this deployment's own session comes from: the one connection that must survive.
+    uncovered="$(uncovered_peers "${admin_nets[@]}" -- "[$DEPLOY_FROM]:0")"
+    if [[ -n "$uncovered" ]]; then
+      die "this deployment connects from $DEPLOY_FROM (its SSH_CONNECTION), which the SSH allow-list does not admit (allowed: ${allowed% }). Enabling the firewall would cut the deployment off mid-run and every later one: add $DEPLOY_FROM to the stack's access.deploy_cidrs (a CI runner's egress address) or access.admin_cidrs, or deploy through access.bastion; nothing was changed"
+    fi
+    ((${#peers[@]} > 0)) || return 0
+    uncovered="$(uncovered_peers "${admin_nets[@]}" -- "${peers[@]}")"
+    [[ -z "$uncovered" ]] || say "SSH sessions from $(sort -u <<<"$uncovered" | paste -sd ' ' -) are outside the allow-list and will be cut off once the firewall is on"
+    return 0
+  fi
+  ((${#peers[@]} > 0)) || return 0
   uncovered="$(uncovered_peers "${admin_nets[@]}" -- "${peers[@]}")"
   if [[ "$(grep -c . <<<"$uncovered")" == "${#peers[@]}" ]]; then
-    die "no open SSH session comes from HI_ADMIN_CIDRS ($(tr '\n' ' ' <<<"$uncovered")is connected; allowed: $(nets_of "${ADMIN[@]}" | tr '\n' ' ')). Enabling the firewall would lock you out: add your address (or your bastion's) to adminCidrs"
+    die "no open SSH session comes from HI_ADMIN_CIDRS ($(tr '\n' ' ' <<<"$uncovered")is connected; allowed: ${allowed% }). Enabling the firewall would lock you out: add your address (or your bastion's) to the stack's access.admin_cidrs or access.deploy_cidrs"
   fi
 }
 
@@ -131,6 +166,9 @@ desired_rules() {
   done
   if [[ -n "$ENGINE_PORT" ]]; then
     while read -r net; do printf 'allow from %s to any port %s proto tcp\tengine\n' "$net" "$ENGINE_PORT"; done < <(nets_of "${ENGINE[@]}")
+  fi
+  if [[ -n "$TUNNEL_PORT" ]]; then
+    while read -r net; do printf 'allow from %s to any port %s proto udp\ttunnel\n' "$net" "$TUNNEL_PORT"; done < <(nets_of "${TUNNEL[@]}")
   fi
 }
 
@@ -244,7 +282,7 @@ main() {
   fi
   mkdir -p "$(dirname "$ROOT$STATE_FILE")"
   desired_rules | cut -f 1 >"$ROOT$STATE_FILE"
-  say "firewall in place: SSH :$SSH_PORT from $(nets_of "${ADMIN[@]}" | paste -sd ' ' -)${ROUTER_PORT:+; router :$ROUTER_PORT}${ENGINE_PORT:+; engine :$ENGINE_PORT}"
+  say "firewall in place: SSH :$SSH_PORT from $(nets_of "${ADMIN[@]}" | paste -sd ' ' -)${ROUTER_PORT:+; router :$ROUTER_PORT}${ENGINE_PORT:+; engine :$ENGINE_PORT}${TUNNEL_PORT:+; tunnel udp :$TUNNEL_PORT}"
 }
 
 # Under "bash -s" stdin is this script, then the SSH channel: main reads /dev/null so no child

@@ -9,6 +9,8 @@
 #   HI_KEY_FILE                private key file (0600)
 #   HI_OLD_BOOT_ID             boot id before the reboot; empty = no reboot was scheduled
 #   HI_TIMEOUT_S               how long to wait (default 900)
+#   HI_SSH_PROXY_COMMAND       optional. ProxyCommand through the stack's bastion
+#                              (core/render/ssh-access.ts bastionProxyCommand)
 #   HI_SSH                     ssh client to use (default: ssh; tests point it at a stub)
 set -euo pipefail
 
@@ -31,10 +33,13 @@ if [[ -z "${HI_OLD_BOOT_ID:-}" ]]; then
   exit 0
 fi
 
+proxy=()
+if [[ -n "${HI_SSH_PROXY_COMMAND:-}" ]]; then proxy=(-o "ProxyCommand=${HI_SSH_PROXY_COMMAND}"); fi
+
 deadline=$((SECONDS + timeout_s))
 while ((SECONDS < deadline)); do
   current="$("$ssh_client" -i "$HI_KEY_FILE" -p "$port" \
-    -o BatchMode=yes -o ConnectTimeout=5 -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new \
+    -o BatchMode=yes -o ConnectTimeout=5 -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new ${proxy[@]+"${proxy[@]}"} \
     -- "${HI_USER}@${HI_HOST}" cat /proc/sys/kernel/random/boot_id 2>/dev/null || true)"
   if [[ -n "$current" && "$current" != "$HI_OLD_BOOT_ID" ]]; then
     echo "${HI_HOST} is back after its reboot (boot id ${current})"

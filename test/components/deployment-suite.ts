@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { renderTarget } from "../../core/render/target";
 import { dockerPart } from "../../core/plan/docker";
-import { BOOTSTRAP_STEPS } from "../../core/render/host-bootstrap";
+import { BOOTSTRAP_STEPS, renderStepCommand } from "../../core/render/host-bootstrap";
 import { CONTAINER, REMOTE_COMMAND, REMOTE_IMAGE, type StackRun, argv, plaintextOccurrences, runStack } from "./stack-harness";
 
 export function describeDeployment(stack: string, expectedArgv: Readonly<Record<string, readonly string[]>>): void {
@@ -81,7 +81,7 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
     });
 
     it("re-runs a bootstrap step only when its script or inputs change", () => {
-      for (const cmd of run.ofType(REMOTE_COMMAND)) {
+      for (const cmd of run.ofType(REMOTE_COMMAND).filter((c) => !c.name.endsWith("-readiness"))) {
         const triggers = cmd.inputs["triggers"] as string[];
         for (const t of triggers) expect(t).toMatch(/^[a-f0-9]{64}$/);
         // verify-gpus and the reboot check re-run after any step changes (the reboot check reboots only when the driver needs it); every other step only after its own.
@@ -113,6 +113,28 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
         expect(JSON.stringify(routerEnvs)).toContain(`${s.env}=${run.canaries[s.configKey]}`);
       }
       expect(JSON.stringify(run.byName(`${stack}-${run.plan.hosts[0]!.name}-preflight`).rawInputs["connection"])).toContain(run.canaries[run.plan.spec.access.ssh_private_key_secret]!);
+    });
+
+    it("gates the update on every engine and the router serving, re-checked after a new container or any bootstrap change", () => {
+      const rendering = renderTarget(run.plan);
+      if (rendering.kind !== "docker") throw new Error("docker target expected");
+      for (const h of rendering.hosts) {
+        const prefix = `${stack}-${h.host.name}`;
+        const gate = run.byName(`${prefix}-engine-readiness`);
+        expect(gate.parent).toBe(`hybrid:engine:VllmServer::${prefix}-engine`);
+        expect(gate.dependsOn).toContain(`docker:index/container:Container::${prefix}-engine-container`);
+        // The step's hash, the container's id (a new container is checked again), the card check's id (a reboot or Docker restart).
+        expect(gate.inputs["triggers"]).toEqual([h.readiness.sha256, `${prefix}-engine-container-id`, `${prefix}-verify-gpus-id`]);
+        expect(gate.inputs["create"]).toBe(renderStepCommand(h.readiness));
+        expect(String(gate.inputs["create"])).toContain(`HI_TIMEOUT_S='${run.plan.engine.startupSeconds}'`);
+        expect(gate.inputs["stdin"]).toBe(h.readiness.script);
+      }
+      const routerGate = run.byName(`${stack}-router-readiness`);
+      expect(routerGate.dependsOn).toEqual(expect.arrayContaining([
+        `docker:index/container:Container::${stack}-router-container`,
+        ...run.plan.hosts.map((h) => `command:remote:Command::${stack}-${h.name}-engine-readiness`),
+      ]));
+      expect(routerGate.inputs["create"]).toBe(renderStepCommand(rendering.routerReadiness));
     });
 
     it("uploads the rendered LiteLLM config into the router container and exposes the model names", () => {

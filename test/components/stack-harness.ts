@@ -3,7 +3,7 @@
  * canary value for every secret, and gives tests the resources it asked for.
  */
 import * as path from "node:path";
-import { readStackFile } from "../../core/config/source";
+import { type RawStackConfig, readStackFile } from "../../core/config/source";
 import { loadPlan } from "../../core/load";
 import type { DeploymentPlan } from "../../core/plan/types";
 import { type MockRunResult, type RecordedResource, runProgramUnderMocks } from "../../cli/mock-run";
@@ -57,4 +57,23 @@ export function plaintextOccurrences(value: unknown, needle: string, at = "$"): 
     return Object.entries(value).flatMap(([k, v]) => plaintextOccurrences(v, needle, `${at}.${k}`));
   }
   return [];
+}
+
+/** Runs the real program for any stack config (one per test file: Pulumi's mock state is per process). */
+export async function runRaw(raw: RawStackConfig): Promise<StackRun> {
+  const { plan, issues } = loadPlan(raw);
+  if (!plan) throw new Error(`stack ${raw.stack} does not plan: ${JSON.stringify(issues)}`);
+  const result = await runProgramUnderMocks(raw, plan, canaryFor);
+  const canaries = Object.fromEntries([...raw.secretKeys].map((k) => [k, canaryFor(k)]));
+  return {
+    ...result,
+    plan,
+    canaries,
+    ofType: (type) => result.resources.filter((r) => r.type === type),
+    byName: (name) => {
+      const matches = result.resources.filter((x) => x.name === name && x.type !== "pulumi:providers:docker");
+      if (matches.length !== 1) throw new Error(`${matches.length} resources named ${name}`);
+      return matches[0]!;
+    },
+  };
 }

@@ -1,6 +1,17 @@
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadPlan } from "../../core/load";
+import { dockerPart } from "../../core/plan/docker";
+import { hostSteps, renderStepCommand } from "../../core/render/host-bootstrap";
+import { rawConfig, validValues } from "../fixtures";
 import { Sandbox } from "./harness";
+
+/** The firewall step of the fixture stack's host, as the GpuHost component runs it. */
+function renderedFirewall() {
+  const { plan } = loadPlan(rawConfig(validValues()));
+  const step = hostSteps(dockerPart(plan!).hosts[0]!.bootstrap).find((s) => s.name === "firewall")!;
+  return { step, command: renderStepCommand(step) };
+}
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -93,6 +104,76 @@ describe("firewall: never locks out SSH", () => {
     const r = sb.runStep("firewall", routerHost);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
+  });
+});
+
+describe("firewall: the lock-out guard checks where this deployment connects from", () => {
+  // An admin is logged in from an admin CIDR while a CI runner outside it runs the deployment:
+  // "any session from an admin CIDR" would pass, and the firewall would cut the runner off.
+  const adminSession = "0 0 10.0.0.5:22 203.0.113.40:50022\n";
+
+  it("refuses when the deployment's own session (SSH_CONNECTION) comes from outside the allow-list, even with an admin logged in", () => {
+    sb.set("ss", `${adminSession}0 0 10.0.0.5:22 192.0.2.77:40001\n`);
+    const r = sb.runStep("firewall", { ...routerHost, HI_DEPLOY_SSH_CONNECTION: "192.0.2.77 40001 10.0.0.5 22" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("this deployment connects from 192.0.2.77 (its SSH_CONNECTION), which the SSH allow-list does not admit");
+    expect(r.stderr).toContain("access.deploy_cidrs");
+    expect(r.stderr).toContain("access.bastion");
+    expect(ufwChanges()).toEqual([]);
+  });
+
+  it("refuses an IPv6 deployment address outside the list, and admits one inside it", () => {
+    const outside = sb.runStep("firewall", { ...routerHost, HI_DEPLOY_SSH_CONNECTION: "2001:db8:99::1 40001 2001:db8::5 22" });
+    expect(outside.status).not.toBe(0);
+    expect(outside.stderr).toContain("connects from 2001:db8:99::1");
+    const inside = sb.runStep("firewall", { ...routerHost, HI_DEPLOY_SSH_CONNECTION: "2001:db8:10::9 40001 2001:db8::5 22" });
+    expect(inside.stderr).toBe("");
+    expect(inside.status).toBe(0);
+  });
+
+  it("proceeds when the deployment comes from the allow-list, naming the other sessions it will cut off", () => {
+    sb.set("ss", "0 0 10.0.0.5:22 192.0.2.80:40001\n0 0 10.0.0.5:22 203.0.113.9:40002\n");
+    const r = sb.runStep("firewall", { ...routerHost, HI_DEPLOY_SSH_CONNECTION: "203.0.113.9 40002 10.0.0.5 22" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("SSH sessions from 192.0.2.80 are outside the allow-list and will be cut off");
+    expect(ufwChanges()).toContain("ufw --force enable");
+  });
+
+  it("rejects a malformed SSH_CONNECTION instead of guessing", () => {
+    const r = sb.runStep("firewall", { ...routerHost, HI_DEPLOY_SSH_CONNECTION: "$(reboot) 1 2 3" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("HI_DEPLOY_SSH_CONNECTION must start with the client's IP address");
+    expect(ufwChanges()).toEqual([]);
+  });
+
+  it("gets the session's address through the rendered command line, past sudo", () => {
+    const { step, command } = renderedFirewall();
+    // What the login shell runs: SSH_CONNECTION is set by sshd in the session, not in sudo's environment.
+    const r = sb.runCommand(command.replace(/^sudo -n /, ""), step.script, { SSH_CONNECTION: "192.0.2.77 40001 10.0.0.5 22" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("this deployment connects from 192.0.2.77");
+    // Not part of the step's hash: the same step deploys from anywhere.
+    expect(JSON.stringify(step.env)).not.toContain("192.0.2.77");
+  });
+});
+
+describe("firewall: the engine tunnel's UDP port", () => {
+  it("admits the tunnel's port from its peers only, over UDP, and removes it when the tunnel goes", () => {
+    const r = sb.runStep("firewall", { ...engineHost, HI_TUNNEL_PORT: "51820", HI_TUNNEL_ALLOWED_SOURCES: "198.51.100.7" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(ufwChanges()).toContain("ufw allow from 198.51.100.7/32 to any port 51820 proto udp comment hybrid-inference tunnel");
+    expect(sb.getState("ufw-rules")).not.toMatch(/port 51820 proto tcp/);
+    const again = sb.runStep("firewall", engineHost);
+    expect(again.status).toBe(0);
+    expect(sb.getState("ufw-rules")).not.toContain("51820");
+  });
+
+  it("refuses a tunnel port without its peers", () => {
+    const r = sb.runStep("firewall", { ...engineHost, HI_TUNNEL_PORT: "51820" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("HI_TUNNEL_ALLOWED_SOURCES is not set");
   });
 });
 

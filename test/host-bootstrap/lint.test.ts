@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BOOTSTRAP_STEPS } from "../../core/render/host-bootstrap";
+import { BOOTSTRAP_STEPS, OPTIONAL_STEPS } from "../../core/render/host-bootstrap";
 import { renderScript } from "../../core/render/script";
 import { TEMPLATES } from "./harness";
 import { shellcheckRendered } from "./shellcheck";
@@ -24,8 +24,8 @@ describe("shellcheck", () => {
 });
 
 describe("script conventions", () => {
-  it("has one script per bootstrap step, plus run-all.sh", () => {
-    expect(stepScripts).toEqual([...BOOTSTRAP_STEPS].map((s) => `${s}.sh`).sort());
+  it("has one script per bootstrap step (the optional ones included), plus run-all.sh", () => {
+    expect(stepScripts).toEqual([...BOOTSTRAP_STEPS, ...OPTIONAL_STEPS].map((s) => `${s}.sh`).sort());
     expect(scripts).toContain("run-all.sh");
   });
 

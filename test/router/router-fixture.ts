@@ -75,18 +75,19 @@ function canary(env: string): string {
 
 /**
  * Stubs for every upstream of the plan, the plan's config rendered with their api_bases,
- * and the proxy started on it. `--num_workers` stays at LiteLLM's default of 1.
+ * and the proxy started on it. `--num_workers` stays at LiteLLM's default of 1. The engine
+ * stubs list `engineModels` on /v1/models (default: the stub's own placeholder name).
  */
-export async function startRouter(plan: DeploymentPlan): Promise<RouterUnderTest> {
+export async function startRouter(plan: DeploymentPlan, options: { readonly engineModels?: readonly string[] } = {}): Promise<RouterUnderTest> {
   const stubs: StubUpstream[] = [];
-  const track = async (kind: StubKind, name: string): Promise<StubUpstream> => {
-    const stub = await startStub(kind, { name, reply: `hello from ${name}` });
+  const track = async (kind: StubKind, name: string, models?: readonly string[]): Promise<StubUpstream> => {
+    const stub = await startStub(kind, { name, reply: `hello from ${name}`, ...(models ? { models } : {}) });
     stubs.push(stub);
     return stub;
   };
   try {
     const engines: Record<string, StubUpstream> = {};
-    for (const host of plan.hosts) engines[host.name] = await track("openai", `engine-${host.name}`);
+    for (const host of plan.hosts) engines[host.name] = await track("openai", `engine-${host.name}`, options.engineModels);
     const managed = plan.router.managed ? await track(stubKindFor(plan.router.managed.provider), `managed-${plan.router.managed.provider}`) : undefined;
     const frontier: StubUpstream[] = [];
     for (const [i, tier] of plan.router.frontier.entries()) frontier.push(await track(stubKindFor(tier.provider), `frontier-${i + 1}-${tier.provider}`));

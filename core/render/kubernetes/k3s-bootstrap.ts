@@ -15,6 +15,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { httpUrl, ipVersion } from "../../net/address";
+import { operatorSources } from "../../plan/access";
 import type { DeploymentPlan, HostPlan } from "../../plan/types";
 import { type BootstrapStep, type HostBootstrapParams, makeStep, renderStepCommand, shellQuote } from "../host-bootstrap";
 import { K3S_VERSION, k3sInstallScriptUrl } from "./versions";
@@ -129,7 +130,7 @@ export function k3sClusterPlan(plan: DeploymentPlan): K3sClusterPlan {
     const firewall = makeStep("k3s-firewall", readTemplate("k3s-firewall"), {
       HI_K3S_ROLE: role,
       HI_K3S_PEERS: peers.join(","),
-      HI_ADMIN_CIDRS: role === "server" ? plan.spec.access.admin_cidrs.join(",") : "",
+      HI_ADMIN_CIDRS: role === "server" ? operatorSources(plan.spec.access).join(",") : "",
       HI_K3S_FLANNEL_PORT: String(FLANNEL[flannel]),
       HI_K3S_CLUSTER_CIDRS: K3S_CLUSTER_CIDRS.join(","),
     });
