@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { ENGINES, QUANTIZATIONS } from "../catalog/types";
 import { addressProblem, cidrProblem } from "../net/address";
-import { ACCESS_DEFAULTS, ENGINE_DEFAULTS, HOST_DEFAULTS, ROUTER_DEFAULTS, TRAFFIC_DEFAULTS } from "./defaults";
+import { ACCESS_DEFAULTS, ENGINE_DEFAULTS, HOST_DEFAULTS, MONITORING_DEFAULTS, ROUTER_DEFAULTS, TRAFFIC_DEFAULTS } from "./defaults";
 import type { FrontierProvider, ManagedProvider } from "../catalog/types";
 
 const MANAGED = ["together_ai", "fireworks_ai", "deepinfra", "replicate"] as const satisfies readonly ManagedProvider[];
@@ -264,6 +264,33 @@ export const kubernetesSchema = z.strictObject({
   reserve_surge_slot: z.boolean().default(false),
 });
 
+/**
+ * Metrics, alerts and dashboards (README, "Observability"): Prometheus with the exporters on the
+ * docker target, or its scrape configuration on kubernetes. Every UI binds to 127.0.0.1 on the
+ * router host (reach it through an SSH tunnel); nothing new is reachable from outside.
+ */
+export const monitoringSchema = z.strictObject({
+  /** Default: on in staging and prod, off in dev. */
+  enabled: z.boolean().optional(),
+  /** Days Prometheus keeps samples (`--storage.tsdb.retention.time`). */
+  retention_days: z.number().int().min(1).max(3650).default(MONITORING_DEFAULTS.retention_days),
+  /** Seconds between scrapes. */
+  scrape_interval_s: z.number().int().min(5).max(300).default(MONITORING_DEFAULTS.scrape_interval_s),
+  /** Run Grafana with the rendered dashboards (docker: on the router host, bound to 127.0.0.1). */
+  grafana: z.boolean().default(MONITORING_DEFAULTS.grafana),
+  /** Config key of Grafana's admin password, a secret; required with `grafana: true`. */
+  grafana_admin_password_secret: secretKeyName.optional(),
+  /** Config key of a complete alertmanager.yml (its receivers hold webhooks and tokens), a secret: runs Alertmanager with it. */
+  alertmanager_config_secret: secretKeyName.optional(),
+  /** kubernetes only: the cluster runs the Prometheus Operator, so render ServiceMonitors and a PrometheusRule instead of a Prometheus. */
+  prometheus_operator: z.boolean().default(MONITORING_DEFAULTS.prometheus_operator),
+}).superRefine((m, ctx) => {
+  if (m.grafana && m.grafana_admin_password_secret === undefined) {
+    ctx.addIssue({ code: "custom", path: ["grafana_admin_password_secret"], message: "is required with grafana: true (Grafana's default admin/admin login would be left on)",
+      params: { fix: "run `pulumi config set --secret grafanaAdminPassword` and set monitoring.grafana_admin_password_secret: grafanaAdminPassword" } });
+  }
+});
+
 /** One schema per Pulumi config key. `required` keys must be present. */
 export const STACK_KEYS = {
   environment: { schema: z.enum(["dev", "staging", "prod"]), required: true },
@@ -279,6 +306,7 @@ export const STACK_KEYS = {
   /** false: bootstrap and verify the hosts (or the cluster) only, deploy no engine or router. */
   workloads: { schema: z.boolean().default(true), required: false },
   kubernetes: { schema: kubernetesSchema.default(kubernetesSchema.parse({})), required: false },
+  monitoring: { schema: monitoringSchema.default(monitoringSchema.parse({})), required: false },
 } as const;
 
 export type StackKey = keyof typeof STACK_KEYS;
@@ -296,6 +324,7 @@ export type AccessConfig = z.output<typeof accessSchema>;
 export type TrafficConfig = z.output<typeof trafficSchema>;
 export type IngressConfig = z.output<typeof ingressSchema>;
 export type KubernetesConfig = z.output<typeof kubernetesSchema>;
+export type MonitoringConfig = z.output<typeof monitoringSchema>;
 
 /** A validated stack file. */
 export interface StackSpec {
@@ -314,4 +343,6 @@ export interface StackSpec {
   readonly workloads: boolean;
   /** Settings of the kubernetes target (defaults when the stack has none). */
   readonly kubernetes: KubernetesConfig;
+  /** Metrics, alerts and dashboards (defaults when the stack has none). */
+  readonly monitoring: MonitoringConfig;
 }

@@ -64,6 +64,7 @@ export function validateStackConfig(raw: RawStackConfig): ValidationResult {
     traffic: parsed.traffic!,
     workloads: parsed.workloads!,
     kubernetes: parsed.kubernetes!,
+    monitoring: parsed.monitoring!,
   };
   return { spec, issues };
 }
