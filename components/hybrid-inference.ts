@@ -10,6 +10,7 @@ import { DeploymentSecrets } from "./deployment-secrets";
 import { LoraxServer, VllmServer } from "./engine-server";
 import { GpuHost } from "./gpu-host";
 import { LiteLlmRouter } from "./litellm-router";
+import { Monitoring } from "./monitoring";
 import { withLegacyName } from "./remote-step";
 import { sshKeyFile } from "./ssh-key-file";
 
@@ -98,6 +99,7 @@ export class HybridInference extends pulumi.ComponentResource {
     const engine = plan.engine.kind === "vllm"
       ? new VllmServer(`${prefix}-engine`, engineArgs, engineOpts)
       : new LoraxServer(`${prefix}-engine`, engineArgs, engineOpts);
+    new Monitoring(`${prefix}-monitoring`, { plan, host, network: network.name, secrets: this.secrets }, { ...onHost, dependsOn: [engine] });
     if (!h.target.runsRouter) return undefined;
 
     const router = new LiteLlmRouter(`${name}-router`, {

@@ -17,7 +17,7 @@ set -euo pipefail
 
 say() { printf '[install-prometheus] %s\n' "$*"; }
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=lib/apt-install.sh
+# shellcheck source=scripts/lib/apt-install.sh
 source "${here}/lib/apt-install.sh"
 
 repo_root="$(cd "${here}/.." && pwd)"

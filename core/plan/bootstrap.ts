@@ -19,7 +19,7 @@ export function minFreeDiskGB(weightBytes: number): number {
 export type FirewallRole =
   | { readonly kind: "ssh-only" }
   | { readonly kind: "router"; readonly ports: readonly number[]; readonly allowedCidrs: readonly string[] }
-  | { readonly kind: "engine"; readonly port: number; readonly allowedSources: readonly string[] };
+  | { readonly kind: "engine"; readonly port: number; readonly allowedSources: readonly string[]; readonly exporterPorts?: readonly number[] };
 
 export function hostBootstrapParams(spec: StackSpec, host: HostPlan, weightBytes: number, role: FirewallRole): HostBootstrapParams {
   return {
@@ -38,6 +38,8 @@ export function hostBootstrapParams(spec: StackSpec, host: HostPlan, weightBytes
     minFreeDiskGB: minFreeDiskGB(weightBytes),
     adminCidrs: spec.access.admin_cidrs,
     router: role.kind === "router" ? { ports: role.ports, allowedCidrs: role.allowedCidrs } : null,
-    engine: role.kind === "engine" ? { port: role.port, allowedSources: role.allowedSources } : null,
+    engine: role.kind === "engine"
+      ? { port: role.port, allowedSources: role.allowedSources, ...(role.exporterPorts?.length ? { exporterPorts: role.exporterPorts } : {}) }
+      : null,
   };
 }

@@ -6,6 +6,7 @@
 import type { StackSpec } from "../config/schema";
 import { addressCidr, httpUrl, ipVersion } from "../net/address";
 import { hostBootstrapParams } from "./bootstrap";
+import { exporterPorts } from "./monitoring";
 import type { DockerHostTarget, DockerTargetPlan, EngineEndpoint, HostPlan, RouterPlan } from "./types";
 
 /** Ports the TLS edge publishes: HTTP (ACME challenges, redirect) and HTTPS. */
@@ -53,7 +54,7 @@ export function dockerTarget(spec: StackSpec, hosts: readonly HostPlan[], weight
     const endpoint = engineEndpoint(h, runsRouter, engineContainerName, spec.engine.port);
     const bootstrap = hostBootstrapParams(spec, h, weightBytes, runsRouter
       ? { kind: "router", ports, allowedCidrs: spec.router.allowed_cidrs }
-      : { kind: "engine", port: spec.engine.port, allowedSources: routerSources(routerHost) });
+      : { kind: "engine", port: spec.engine.port, allowedSources: routerSources(routerHost), exporterPorts: exporterPorts(spec) });
     return { name: h.name, runsRouter, engineContainerName, endpoint, bootstrap };
   });
   return { kind: "docker", networkName: dockerNames.network(spec.stack), routerHost: routerHost.name, publishedPorts: ports, hosts: targets };

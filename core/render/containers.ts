@@ -7,6 +7,7 @@ import { ENGINE_API_KEY_ENV, HF_TOKEN_ENV, ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_
 import type { DeploymentPlan, DockerHostTarget, DockerTargetPlan, HostPlan, ImageRef } from "../plan/types";
 import { EDGE_CERT_PATH, EDGE_HEALTH_PORT, EDGE_KEY_PATH, renderCaddyfile } from "./caddyfile";
 import { engineArgs } from "./engine-args";
+import { routerMetricsArgs } from "./monitoring/router-metrics";
 
 /** A secret the container receives as env; the value comes from Pulumi, never from this spec. */
 export type SecretSource =
@@ -131,7 +132,7 @@ export function routerContainer(plan: DeploymentPlan, configYaml: string): Conta
   return {
     name: routerContainerName(plan),
     image: router.image,
-    command: ["--config", ROUTER_CONFIG_PATH, "--port", String(ROUTER_INTERNAL_PORT), "--num_workers", String(router.numWorkers)],
+    command: ["--config", ROUTER_CONFIG_PATH, "--port", String(ROUTER_INTERNAL_PORT), "--num_workers", String(router.numWorkers), ...routerMetricsArgs(plan)],
     env: {
       // Start offline: use the cost map bundled with the pinned version instead of fetching it.
       LITELLM_LOCAL_MODEL_COST_MAP: "True",

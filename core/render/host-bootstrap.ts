@@ -191,6 +191,8 @@ export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
       HI_ROUTER_ALLOWED_CIDRS: p.router ? p.router.allowedCidrs.join(",") : "",
       HI_ENGINE_PORT: p.engine ? String(p.engine.port) : "",
       HI_ENGINE_ALLOWED_SOURCES: p.engine ? p.engine.allowedSources.join(",") : "",
+      // Only with monitoring across hosts, so other stacks' firewall step (and its trigger) is unchanged.
+      ...(p.engine?.exporterPorts?.length ? { HI_EXPORTER_PORTS: p.engine.exporterPorts.join(",") } : {}),
     },
     "cache-dir": { HI_CACHE_DIR: p.cacheDir },
     "verify-gpus": {
@@ -330,6 +332,7 @@ function validateParams(p: HostBootstrapParams): void {
   }
   if (p.engine) {
     int("engine.port", p.engine.port, 1, 65535);
+    (p.engine.exporterPorts ?? []).forEach((port, i) => int(`engine.exporterPorts[${i}]`, port, 1, 65535));
     cidrList("engine.allowedSources", p.engine.allowedSources, errors);
   }
   const sshPort = p.sshPort ?? 22;
