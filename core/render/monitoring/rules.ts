@@ -209,7 +209,7 @@ function alertRules(plan: DeploymentPlan, mp: MonitoringPlan, t: RouterTiers): A
       alert: "FrontierSpendAboveBudget",
       expr: `${RECORDED.frontierSpendPerDay}{provider="${provider}"} > ${budget}`,
       for: "15m",
-      labels: { severity: "warning" },
+      labels: { severity: "warning", provider },
       annotations: { summary: `${provider} spend above its daily budget`, description: `The last hour's frontier spend, at a daily rate, is above the stack's budget of ${budget} USD/day for ${provider}.` },
       fires: { input: [spend(budget * 1.2)], labels: { provider, api_provider: provider } },
       quiet: { input: [spend(budget * 0.8)] },
@@ -264,8 +264,8 @@ function alertRules(plan: DeploymentPlan, mp: MonitoringPlan, t: RouterTiers): A
     for: "1h",
     labels: { severity: "warning" },
     annotations: { summary: "{{ $labels.host }}: {{ $labels.mountpoint }} full within a day at this rate", description: `The filesystem holding ${mp.modelCache.dir} fills within 24 h at the last 6 h's rate.` },
-    fires: { input: [{ series: `${NODE.filesystemAvail}{${fsLabels}}`, values: `${5e11}-${(5e11 / ((7 * 3600) / interval) * 1.5).toFixed(0)}x${n(7 * 3600)}` }], labels: { host: hostName, instance: "n:9100", job: JOBS.node, device: "/dev/nvme0n1p2", fstype: "ext4", mountpoint: "/" } },
-    quiet: { input: [{ series: `${NODE.filesystemAvail}{${fsLabels}}`, values: `${5e11}x${n(7 * 3600)}` }] },
+    fires: { input: [{ series: `${NODE.filesystemAvail}{${fsLabels}}`, values: `${5e11}-${(5e11 / ((2 * 3600) / interval) * 1.5).toFixed(0)}x${n(2.5 * 3600)}` }], labels: { host: hostName, instance: "n:9100", job: JOBS.node, device: "/dev/nvme0n1p2", fstype: "ext4", mountpoint: "/" } },
+    quiet: { input: [{ series: `${NODE.filesystemAvail}{${fsLabels}}`, values: `${5e11}x${n(2.5 * 3600)}` }] },
   });
 
   if (mp.edgeCertificate) {
@@ -334,8 +334,10 @@ export function renderRuleTests(rules: MonitoringRules, ruleFile: string, interv
     // The longest range in the expression (rate windows need that much history before `for` starts).
     // A recorded series read by the alert brings the ranges of its recording rule.
     const exprs = [a.expr, ...rules.recording.filter((r) => a.expr.includes(r.record)).map((r) => r.expr)];
+    // Capped at an hour: rate() and predict_linear() answer from a partly filled window, and a
+    // test input need not cover a 6 h prediction window to show the trend.
     const ranges = exprs.flatMap((e) => [...e.matchAll(/\[([0-9]+[smh])\]/g)].map((m) => seconds(m[1]!)));
-    return Math.max(0, ...ranges);
+    return Math.min(3600, Math.max(0, ...ranges));
   };
   const tests = rules.alerts.flatMap((a) => {
     const evalTime = after(seconds(a.for) + windowOf(a), intervalSeconds);
