@@ -6,30 +6,18 @@
  * against hand-checked figures from the plan.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readStackFile } from "../../core/config/source";
-import { loadPlan } from "../../core/load";
 import { monitoringPlan } from "../../core/plan/monitoring";
-import type { DeploymentPlan } from "../../core/plan/types";
+import { STACKS, planOf } from "./plans";
 import { renderDockerMonitoring } from "../../core/render/monitoring/docker";
 import { PROMETHEUS_RULE_FILE } from "../../core/render/monitoring/prometheus";
 import { monitoringRules, renderRuleFile, renderRuleTests } from "../../core/render/monitoring/rules";
 
 const PROMTOOL = "/usr/bin/promtool";
-const STACKS = readdirSync(path.join(__dirname, "..", "..", "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => s !== undefined);
 
-export function planOf(stack: string, patch?: (v: Record<string, unknown>) => void): DeploymentPlan {
-  const raw = readStackFile(path.join(__dirname, "..", "..", "stacks", `Pulumi.${stack}.yaml`), stack);
-  patch?.(raw.values as Record<string, unknown>);
-  const r = loadPlan(raw);
-  if (!r.plan) throw new Error(`stack ${stack}: ${JSON.stringify(r.issues)}`);
-  return r.plan;
-}
-
-/** promtool's stdout and stderr together (it reports SUCCESS on either, by command); throws on a non-zero exit. */
 function promtool(args: string[], cwd: string): string {
   const r = spawnSync(PROMTOOL, args, { cwd, encoding: "utf8" });
   const out = `${r.stdout}\n${r.stderr}`;
