@@ -5,6 +5,7 @@ import type { DeploymentPlan } from "../core/plan/types";
 import { costSection } from "../core/costs/plan-costs";
 import { imageName } from "../core/render/containers";
 import { placementSummary } from "../core/render/kubernetes/placement-summary";
+import { monitoringSummary } from "../core/render/monitoring/report";
 import type { RecordedResource } from "./mock-run";
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -73,6 +74,7 @@ export function planSummary(plan: DeploymentPlan): string {
   const placement = placementSummary(plan);
   if (placement) out.push("", placement);
   out.push("", costSection(plan));
+  out.push("", monitoringSummary(plan));
   return out.join("\n");
 }
 

@@ -8,6 +8,7 @@ import { type ContainerSpec, dockerEngineInstance, edgeContainer, engineContaine
 import { argvForDisplay } from "./engine-args";
 import { type BootstrapStep, type HostStep, type RebootWait, hostSteps, rebootWait, renderCloudInit, renderStepCommand } from "./host-bootstrap";
 import { renderLitellmConfig } from "./litellm-config";
+import { renderDockerMonitoring } from "./monitoring/docker";
 import { prefetchStep } from "./prefetch";
 
 export interface DockerHostRendering {
@@ -61,5 +62,6 @@ export function renderDockerTarget(plan: DeploymentPlan): DockerRendering {
     });
     files[`${dir}/cloud-init.yaml`] = renderCloudInit(h.target.bootstrap);
   }
+  Object.assign(files, renderDockerMonitoring(plan)?.files ?? {});
   return { kind: "docker", hosts, routerConfig, router, edge, prefetch: prefetchStep(plan), files };
 }
