@@ -11,6 +11,10 @@
  * figures the dashboards show, the alert expressions fire on the saturated engine and the spill,
  * and every metric named in every dashboard query is in the scrape.
  *
+ * One LiteLLM worker by default: on this 2-core machine under load uvicorn kills workers that miss
+ * its 5 s start-up ping (FACTS.md); HI_MONITORING_WORKERS=2 runs the plan's two, whose samples the
+ * metrics port aggregates through PROMETHEUS_MULTIPROC_DIR (that path is taken with one worker too).
+ *
  * The scrape and rule interval is 1 s here, not the shipped 15 s, so the test takes seconds; the
  * shipped interval is what test/monitoring/promtool.test.ts runs the rules at.
  */
@@ -92,7 +96,7 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
     expect(args).toEqual(["--prometheus_metrics_port", "4001"]);
     const env: Record<string, string> = { [ROUTER_MASTER_KEY_ENV]: "sk-monitoring-test-1", [ROUTER_ENGINE_KEY_ENV]: "engine-key" };
     for (const s of plan.router.secretEnv) env[s.env] = `key-${s.env}`;
-    proxy = await startLiteLlmProxy({ config, env, extraArgs: ["--num_workers", String(plan.router.numWorkers), args[0]!, String(metricsPort)], startupTimeoutMs: 150_000 });
+    proxy = await startLiteLlmProxy({ config, env, extraArgs: ["--num_workers", process.env["HI_MONITORING_WORKERS"] ?? "1", args[0]!, String(metricsPort)], startupTimeoutMs: 150_000 });
     closers.push(() => proxy.stop());
 
     const dcgm = await startTextEndpoint(() => [
