@@ -72,15 +72,13 @@
  *   on Blackwell let vLLM pick the Marlin kernel (do not force `awq`/`gptq`). [U] GPTQ on
  *   sm_120 is listed because gptq_marlin is compiled for 12.0, not because it was seen
  *   working.
- * - LoRAX 0.12.1: built for CUDA 12.4 and sm_80/sm_86 only (lead from the project's
- *   facts; its Dockerfile was not re-read [U]). Ampere: bf16, AWQ, GPTQ (LoRAX
- *   quantization guide, https://loraexchange.ai/guides/quantization/). Ada: sm_86 cubins
- *   are binary-compatible with sm_89 (same major compute capability, later minor), so
- *   bf16/AWQ/GPTQ are expected to run, but LoRAX does not document Ada and nobody here
- *   has tested it [U]; FP8 is left out on Ada because FP8 tensor-core kernels need an
- *   sm_89 build target the image does not have [U]. Blackwell (sm_120) cannot run sm_8x
- *   cubins: assume LoRAX does not run at all (empty list).
+ * - LoRAX 0.12.1: read from its own source (Dockerfile, launcher, server) in
+ *   core/catalog/lorax.ts: CUDA 12.4 / PyTorch 2.4, kernels for sm_80/sm_86. Ampere: bf16,
+ *   AWQ, GPTQ. Ada: the same by binary compatibility within compute capability 8.x [U,
+ *   untested]. FP8 is not offered (see LORAX_FORMAT_GAPS there). Blackwell (sm_120): no
+ *   LoRAX image runs (empty list; the planner refuses with LORAX_UNSUPPORTED_ARCHITECTURE).
  */
+import { LORAX_QUANTIZATIONS } from "./lorax";
 import type { GpuArchitecture, GpuSpec, Quantization, Source } from "./types";
 
 /** Date the figures below were read. */
@@ -106,16 +104,10 @@ const VLLM_QUANTS: Readonly<Record<GpuArchitecture, readonly Quantization[]>> = 
   blackwell: ["bf16", "fp8", "awq", "gptq"], // gptq [U] on sm_120, see header
 };
 
-const LORAX_QUANTS: Readonly<Record<GpuArchitecture, readonly Quantization[]>> = {
-  ampere: ["bf16", "awq", "gptq"],
-  ada: ["bf16", "awq", "gptq"], // [U] by binary compatibility only
-  blackwell: [],
-};
-
 const LORAX_NOTE: Readonly<Record<GpuArchitecture, string>> = {
-  ampere: "LoRAX: bf16/awq/gptq per LoRAX quantization guide; fp8 not listed for Ampere [U].",
-  ada: "LoRAX on Ada [U]: image built for sm_80/86 only; expected to run via sm_86->sm_89 binary compatibility, untested; fp8 omitted.",
-  blackwell: "LoRAX: none, image has no sm_120 kernels (assumed not to run).",
+  ampere: "LoRAX 0.12.1: bf16/awq/gptq (core/catalog/lorax.ts); fp8 not offered.",
+  ada: "LoRAX 0.12.1 on Ada [U]: kernels built for sm_80/86, expected to run by binary compatibility, untested; bf16/awq/gptq, fp8 not offered.",
+  blackwell: "LoRAX: none, its image (CUDA 12.4, PyTorch 2.4) has no sm_120 kernels (core/catalog/lorax.ts).",
 };
 
 const GPUMAP = "https://github.com/lamonoai/gpumap/blob/main/nvidia/GPU.md";
@@ -133,7 +125,7 @@ function arch(a: GpuArchitecture, workstation: boolean) {
     computeCapability: COMPUTE_CAPABILITY[a],
     minDriverBranch: VLLM_IMAGE_MIN_DRIVER_BRANCH,
     requiresOpenKernelModules: a === "blackwell",
-    quantizations: { vllm: VLLM_QUANTS[a], lorax: LORAX_QUANTS[a] },
+    quantizations: { vllm: VLLM_QUANTS[a], lorax: LORAX_QUANTIZATIONS[a] },
     workstation,
   } as const;
 }

@@ -84,6 +84,11 @@ export interface ModelVariant {
    * The planner falls back to an estimate from parameters when absent.
    */
   readonly weightsGB?: number;
+  /**
+   * Engines that cannot load this checkpoint, each with the reason read from the engine's
+   * source (the planner never picks it for them and says why). Absent: every engine loads it.
+   */
+  readonly unsupportedBy?: Readonly<Partial<Record<EngineKind, string>>>;
   readonly source: Source;
 }
 

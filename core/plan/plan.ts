@@ -12,7 +12,7 @@ import { type ConfigIssue, error, keyPath, warning } from "../config/issues";
 import type { StackSpec } from "../config/schema";
 import { dockerTarget } from "./docker";
 import { engineImage, engineStartupMinutes, loraPlan, requiredContext } from "./engine";
-import { type FitRequest, type HostFit, QUANTIZATION_PREFERENCE, fitBest, fitOnHost, waysOut } from "./fit";
+import { type FitRequest, type HostFit, QUANTIZATION_PREFERENCE, engineRefusal, fitBest, fitOnHost, waysOut } from "./fit";
 import { engineFitSettings, fitRequest, hostPlan } from "./hosts";
 import { kubernetesTarget } from "./kubernetes";
 import { PROFILE_BATCHED_TOKENS, weightBytes } from "./memory";
@@ -74,7 +74,10 @@ export function plan(spec: StackSpec): PlanResult {
   const warnings: ConfigIssue[] = [];
   hosts.forEach((h, i) => {
     const idle = h.gpuCount - h.replicas * h.tensorParallel;
-    if (idle > 0) {
+    if (idle > 0 && spec.engine.kind === "lorax") {
+      warnings.push(warning(keyPath("hosts", [i, "gpu_count"]), `${idle} of ${h.gpuCount} cards on "${h.name}" stay idle: LoRAX runs one copy of the model per host (no data parallelism), on ${h.tensorParallel} card${h.tensorParallel > 1 ? "s" : ""}`,
+        `set engine.kind: vllm to run a replica on every ${h.tensorParallel > 1 ? `${h.tensorParallel} cards` : "card"}, or rent a host with ${h.tensorParallel} card${h.tensorParallel > 1 ? "s" : ""}`));
+    } else if (idle > 0) {
       warnings.push(warning(keyPath("hosts", [i, "gpu_count"]), `${idle} of ${h.gpuCount} cards on "${h.name}" stay idle (engine replicas use ${h.tensorParallel} cards each)`,
         `use a card count that is a multiple of ${h.tensorParallel}`));
     }
@@ -99,6 +102,13 @@ export function plan(spec: StackSpec): PlanResult {
 function fitIssues(spec: StackSpec, modelId: string, candidates: readonly Quantization[], requestFor: (i: number) => Omit<FitRequest, "quantization">): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   spec.hosts.forEach((h, i) => {
+    // An engine with no image for the card, or that loads no checkpoint of the model: the fix
+    // is another engine, not another card size.
+    const refusal = engineRefusal(requestFor(i).model, requestFor(i).gpu, spec.engine.kind);
+    if (refusal) {
+      issues.push(error(keyPath("engine", ["kind"]), `host "${h.name}": ${refusal.reason}`, refusal.fix));
+      return;
+    }
     const outcome = fitBest(requestFor(i), candidates);
     if (outcome.fits) return;
     const alternatives = [

@@ -4,10 +4,12 @@
  * these one to one; the Kubernetes target reads the same specs.
  */
 import { ENGINE_API_KEY_ENV, HF_TOKEN_ENV, ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../plan/env";
+import type { EngineKind } from "../catalog/types";
 import type { DeploymentPlan, DockerHostTarget, DockerTargetPlan, HostPlan, ImageRef } from "../plan/types";
 import { EDGE_CERT_PATH, EDGE_HEALTH_PORT, EDGE_KEY_PATH, renderCaddyfile } from "./caddyfile";
 import { engineArgs } from "./engine-args";
 import { routerMetricsArgs } from "./monitoring/router-metrics";
+import { LORAX_HUB_CACHE } from "./lorax";
 
 /** A secret the container receives as env; the value comes from Pulumi, never from this spec. */
 export type SecretSource =
@@ -43,6 +45,37 @@ export interface ContainerSpec {
 }
 
 export const HF_CACHE_IN_CONTAINER = "/root/.cache/huggingface";
+
+/**
+ * Where an engine container keeps the model cache. Both engines keep Hugging Face's hub
+ * layout (`models--<org>--<name>/...`) in `<cache_dir>/hub` on the host, so weights downloaded
+ * by one engine, or by the prefetch step (core/render/prefetch.ts), serve the other.
+ * - vLLM: `cache_dir` at `HF_HOME=/root/.cache/huggingface`; the hub cache is its `hub/`.
+ * - LoRAX: the image sets `HUGGINGFACE_HUB_CACHE=/data` (Dockerfile:171), which wins over
+ *   HF_HOME for its launcher, router and server (core/render/lorax.ts), so `<cache_dir>/hub`
+ *   is mounted at `/data`; the variable is set again so the mount and the variable cannot part.
+ */
+export interface ModelCacheMount {
+  readonly hostPath: string;
+  readonly containerPath: string;
+  /** The Hugging Face hub cache inside the container. */
+  readonly hubCache: string;
+  /** The env that makes the engine use it. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export function modelCacheMount(kind: EngineKind, cacheDir: string): ModelCacheMount {
+  switch (kind) {
+    case "vllm":
+      return { hostPath: cacheDir, containerPath: HF_CACHE_IN_CONTAINER, hubCache: `${HF_CACHE_IN_CONTAINER}/hub`, env: { HF_HOME: HF_CACHE_IN_CONTAINER } };
+    case "lorax":
+      return { hostPath: `${cacheDir.replace(/\/+$/, "")}/hub`, containerPath: LORAX_HUB_CACHE, hubCache: LORAX_HUB_CACHE, env: { HUGGINGFACE_HUB_CACHE: LORAX_HUB_CACHE } };
+    default: {
+      const unreachable: never = kind;
+      throw new Error(`unknown engine ${String(unreachable)}`);
+    }
+  }
+}
 export const ROUTER_CONFIG_PATH = "/app/config.yaml";
 export const ROUTER_INTERNAL_PORT = 4000;
 
@@ -93,12 +126,14 @@ export function engineContainer(plan: DeploymentPlan, instance: EngineInstance):
     .map((a) => ({ hostPath: a.hostPath!, containerPath: a.hostPath!, readOnly: true }));
   // vLLM and LoRAX both answer GET /health once the model is loaded.
   const health = `http://127.0.0.1:${engine.port}/health`;
+  const cache = modelCacheMount(engine.kind, plan.spec.access.cache_dir);
+  const hfToken = plan.spec.access.hf_token_secret;
   return {
     name: instance.name,
     image: engine.image,
     command: engineArgs(engine, instance),
     env: {
-      HF_HOME: HF_CACHE_IN_CONTAINER,
+      ...cache.env,
       // Never phone home from a private host (vllm/usage/usage_lib.py honours this).
       VLLM_NO_USAGE_STATS: "1",
       DO_NOT_TRACK: "1",
@@ -107,12 +142,15 @@ export function engineContainer(plan: DeploymentPlan, instance: EngineInstance):
     secretEnv: {
       // LoRAX 0.12.1's launcher has no API key option: it relies on the private network alone.
       ...(engine.kind === "vllm" ? { [ENGINE_API_KEY_ENV]: { kind: "engine-api-key" } as const } : {}),
-      ...(plan.spec.access.hf_token_secret ? { [HF_TOKEN_ENV]: { kind: "config", configKey: plan.spec.access.hf_token_secret } as const } : {}),
+      ...(hfToken ? { [HF_TOKEN_ENV]: { kind: "config", configKey: hfToken } as const } : {}),
+      // LoRAX's router reads the token only under its legacy name (router/src/main.rs:199),
+      // to fetch the tokenizer and chat template of gated models.
+      ...(hfToken && engine.kind === "lorax" ? { HUGGING_FACE_HUB_TOKEN: { kind: "config", configKey: hfToken } as const } : {}),
     },
     gpus: instance.gpus,
     // Tensor and data parallel workers exchange tensors through /dev/shm.
     shmSizeMb: usedCards > 1 ? 16384 : 4096,
-    volumes: [{ hostPath: plan.spec.access.cache_dir, containerPath: HF_CACHE_IN_CONTAINER, readOnly: false }, ...adapterMounts],
+    volumes: [{ hostPath: cache.hostPath, containerPath: cache.containerPath, readOnly: false }, ...adapterMounts],
     ports: instance.publishOn
       ? [{ internal: engine.port, external: instance.publishOn.port, ip: instance.publishOn.address }]
       : [],

@@ -65,6 +65,7 @@ import { stringify } from "yaml";
 import { FRONTIER_MODEL_NAME, ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../plan/env";
 import type { ApiTierPlan, DeploymentPlan, EngineUpstream } from "../plan/types";
 import { routerMetricsSettings } from "./monitoring/router-metrics";
+import { loraxDeploymentParams } from "./lorax";
 
 export interface LiteLlmDeployment {
   model_name: string;
@@ -132,7 +133,8 @@ export function litellmConfig(plan: DeploymentPlan, overrides: UpstreamOverrides
   const engineDeployment = (upstream: EngineUpstream, modelName: string, engineModel: string): LiteLlmDeployment => ({
     model_name: modelName,
     litellm_params: {
-      model: `hosted_vllm/${engineModel}`,
+      // LoRAX takes the base model's repo id, or an adapter's id and source (core/render/lorax.ts).
+      ...(engine.kind === "lorax" ? loraxDeploymentParams(engine, modelName) : { model: `hosted_vllm/${engineModel}` }),
       api_base: overrides.engines?.[upstream.name] ?? upstream.apiBase,
       api_key: env(ROUTER_ENGINE_KEY_ENV),
       // Each router process enforces its share (core/plan/router.ts, perProcess).

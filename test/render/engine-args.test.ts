@@ -53,13 +53,13 @@ describe("engine argv", () => {
     expect(vllmArgs(engine, { tensorParallel: 1, dataParallel: 1 })).not.toContain("--data-parallel-size");
   });
 
-  it("gives LoRAX its launcher flags: model, quantize, lengths, shards, preloaded hub adapters", () => {
+  it("gives LoRAX its launcher flags: model, quantize, lengths, shards, preloaded hub adapters (test/lorax checks them against the launcher)", () => {
     const argv = loraxArgs({ ...engine, kind: "lorax", quantization: "awq", maxModelLen: 8192 }, { tensorParallel: 2 });
     expect(argv).toEqual([
       "--model-id", engine.hfRepo, "--hostname", "0.0.0.0", "--port", "8000", "--quantize", "awq",
       "--max-input-length", "8191", "--max-total-tokens", "8192", "--max-batch-prefill-tokens", "8192",
-      "--max-concurrent-requests", "128", "--sharded", "true", "--num-shard", "2",
-      "--adapter-source", "hub", "--max-active-adapters", "2", "--preloaded-adapter-ids", "acme/legal-lora",
+      "--max-concurrent-requests", "128", "--num-shard", "2", "--sharded", "true",
+      "--max-active-adapters", "2", "--preloaded-adapter-ids", "acme/legal-lora", "--preloaded-adapter-source", "hub",
     ]);
   });
 });

@@ -15,7 +15,7 @@ import * as path from "node:path";
 import type { EngineGroup } from "../../plan/types";
 import type { DeploymentPlan, KubernetesTargetPlan } from "../../plan/types";
 import { httpUrl } from "../../net/address";
-import { type ContainerSpec, type EngineInstance, HF_CACHE_IN_CONTAINER, ROUTER_INTERNAL_PORT, type SecretSource, engineContainer, imageName, routerContainer } from "../containers";
+import { type ContainerSpec, type EngineInstance, ROUTER_INTERNAL_PORT, type SecretSource, engineContainer, imageName, modelCacheMount, routerContainer } from "../containers";
 import { renderLitellmConfig } from "../litellm-config";
 import type {
   ConfigMap, Container, Deployment, EnvVar, HorizontalPodAutoscaler, Ingress, Labels, Manifest, Namespace, NetworkPolicy,
@@ -161,8 +161,9 @@ function engineWorkload(plan: DeploymentPlan, group: EngineGroup, spec: Containe
 
   const volumes: Volume[] = [];
   const mounts: VolumeMount[] = [];
+  const cachePath = modelCacheMount(plan.engine.kind, plan.spec.access.cache_dir).containerPath;
   spec.volumes.forEach((v, i) => {
-    if (v.containerPath === HF_CACHE_IN_CONTAINER) {
+    if (v.containerPath === cachePath) {
       volumes.push(k.model_cache.type === "host_path"
         // The cache-dir bootstrap step creates it on k3s nodes; DirectoryOrCreate covers existing clusters.
         ? { name: "model-cache", hostPath: { path: v.hostPath, type: "DirectoryOrCreate" } }
