@@ -30,5 +30,7 @@ export const routerUrl = deployment.routerUrl;
 export const modelNames = deployment.modelNames;
 export const gpuInventory = deployment.inventory;
 export const masterKey = deployment.masterKey;
+/** docker target with `benchmark.enabled`: what vLLM's own benchmark measured per host (`npm run calibrate --from`). */
+export const measuredCapacity = deployment instanceof HybridInference ? deployment.measuredCapacity : undefined;
 /** kubernetes target only: the cluster's kubeconfig (secret: `pulumi stack output --show-secrets kubeconfig`). */
 export const kubeconfig = deployment instanceof HybridInferenceK8s ? deployment.kubeconfig : undefined;

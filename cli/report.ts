@@ -6,6 +6,7 @@ import { costSection } from "../core/costs/plan-costs";
 import { imageName } from "../core/render/containers";
 import { placementSummary } from "../core/render/kubernetes/placement-summary";
 import { monitoringSummary } from "../core/render/monitoring/report";
+import { measuredSummary } from "../core/plan/measured";
 import type { RecordedResource } from "./mock-run";
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -46,10 +47,13 @@ export function planSummary(plan: DeploymentPlan): string {
       h.capacity.prefillTokensPerSecond.toFixed(0), h.capacity.requestsPerSecond.toFixed(2), compact(h.capacity.tokensPerMonth),
       String(upstream(h.name)?.rpm ?? h.capacity.routerRpm), String(upstream(h.name)?.rpmPerProcess ?? "-")]),
   ));
+  out.push(...measuredSummary(plan.hosts));
   for (const h of distinctReplicas(plan)) {
     const r = h.replicaCapacity;
-    out.push("", `Latency vs load, one replica on ${h.name} (${h.tensorParallel > 1 ? `${h.tensorParallel}x ` : ""}${h.gpu.id}); * = operating point (${r.operatingPoint.boundBy === "slo" ? "the highest load within the SLO" : "85% of saturation"})`);
-    const rows = r.curve.map((p) => ["", String(p.concurrency), p.ttftMs.toFixed(0), p.tpotMs.toFixed(1), p.outputTokensPerSecond.toFixed(0), p.requestsPerSecond.toFixed(2)]);
+    const measured = h.measured?.curve ? h.measured.curve.points.map((p) => p.concurrency) : [];
+    out.push("", `Latency vs load, one replica on ${h.name} (${h.tensorParallel > 1 ? `${h.tensorParallel}x ` : ""}${h.gpu.id}); * = operating point (${r.operatingPoint.boundBy === "slo" ? "the highest load within the SLO" : "85% of saturation"})` +
+      (measured.length > 0 ? `; m = measured on ${h.measured!.measuredOn}, other rows interpolated or the model scaled to the nearest measured level` : ""));
+    const rows = r.curve.map((p) => [measured.some((c) => Math.abs(c - p.concurrency) < 1e-9) ? "m" : "", Number(p.concurrency.toFixed(2)).toString(), p.ttftMs.toFixed(0), p.tpotMs.toFixed(1), p.outputTokensPerSecond.toFixed(0), p.requestsPerSecond.toFixed(2)]);
     const op = r.operatingPoint;
     rows.push(["*", op.concurrency.toFixed(1), op.ttftMs.toFixed(0), op.tpotMs.toFixed(1), op.outputTokensPerSecond.toFixed(0), op.requestsPerSecond.toFixed(2)]);
     rows.sort((a, b) => Number(a[1]) - Number(b[1]));
@@ -78,11 +82,11 @@ export function planSummary(plan: DeploymentPlan): string {
   return out.join("\n");
 }
 
-/** One host per distinct replica shape (card and tensor-parallel size): their curves are the same. */
+/** One host per distinct replica shape (card and tensor-parallel size; a measured host is its own): their curves are the same. */
 function distinctReplicas(plan: DeploymentPlan): DeploymentPlan["hosts"] {
   const seen = new Set<string>();
   return plan.hosts.filter((h) => {
-    const key = `${h.gpu.id}/${h.tensorParallel}`;
+    const key = h.measured !== undefined ? `measured/${h.name}` : `${h.gpu.id}/${h.tensorParallel}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

@@ -49,6 +49,8 @@ export function specContainer(name: string, args: SpecContainerArgs, parent: pul
       ...spec.files.map((f) => ({ file: f.path, content: f.content })),
       ...spec.secretFiles.map((f) => ({ file: f.path, content: pulumi.secret(args.secrets(f.source)), permissions: "0600" })),
     ],
+    // The engine watchdog (templates/engine/engine-watchdog.sh) finds the containers it tends, and its policy, by these.
+    labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
     restart: "unless-stopped",
     logDriver: "json-file",
     logOpts: { ...LOG_OPTIONS },

@@ -1,11 +1,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerRouterUrl } from "../core/plan/docker";
+import { dockerPart, dockerRouterUrl } from "../core/plan/docker";
 import { policyFacts } from "../core/plan/policy-facts";
 import type { DeploymentPlan } from "../core/plan/types";
 import type { SecretSource } from "../core/render/containers";
-import { type DockerHostRendering, type DockerRendering, dockerPart, renderDockerTarget } from "../core/render/docker";
+import { type DockerHostRendering, type DockerRendering, renderDockerTarget } from "../core/render/docker";
+import type { BenchmarkFile } from "../core/render/benchmark";
 import type { GpuInventory } from "../core/render/host-bootstrap";
+import { EngineBenchmark } from "./benchmark";
 import { DeploymentSecrets } from "./deployment-secrets";
 import { LoraxServer, VllmServer } from "./engine-server";
 import { GpuHost } from "./gpu-host";
@@ -36,8 +38,12 @@ export class HybridInference extends pulumi.ComponentResource {
   public readonly inventory: pulumi.Output<Record<string, GpuInventory>>;
   /** The router's master key (`sk-...`): a Pulumi secret. */
   public readonly masterKey: pulumi.Output<string>;
+  /** What the post-deploy benchmark measured, by host (`benchmark.enabled`); `npm run calibrate --from` reads it. */
+  public readonly measuredCapacity: pulumi.Output<Record<string, BenchmarkFile>>;
 
   private readonly secrets: (source: SecretSource) => pulumi.Output<string>;
+  private readonly engineKey: pulumi.Output<string>;
+  private readonly measured: Record<string, pulumi.Output<BenchmarkFile | undefined>> = {};
 
   constructor(name: string, private readonly args: HybridInferenceArgs, opts?: pulumi.ComponentResourceOptions) {
     // Plain facts for policy packs (UK residency, prod resilience).
@@ -49,6 +55,7 @@ export class HybridInference extends pulumi.ComponentResource {
     const deploymentSecrets = new DeploymentSecrets(name, args.secret, this);
     this.masterKey = deploymentSecrets.masterKey;
     this.secrets = deploymentSecrets.resolve;
+    this.engineKey = deploymentSecrets.engineKey;
 
     const privateKey = args.secret(plan.spec.access.ssh_private_key_secret);
     const keyFile = sshKeyFile(plan.spec.stack, privateKey);
@@ -67,7 +74,11 @@ export class HybridInference extends pulumi.ComponentResource {
     this.routerUrl = url ?? pulumi.output(undefined);
     this.modelNames = pulumi.output(plan.spec.workloads ? [...plan.router.modelNames] : []);
     this.inventory = pulumi.all(inventories);
-    this.registerOutputs({ ...facts, routerUrl: this.routerUrl, modelNames: this.modelNames, inventory: this.inventory, masterKey: this.masterKey });
+    this.measuredCapacity = pulumi.all(this.measured).apply((byHost) =>
+      Object.fromEntries(Object.entries(byHost).flatMap(([host, file]) => (file ? [[host, file]] : []))));
+    this.registerOutputs({
+      ...facts, routerUrl: this.routerUrl, modelNames: this.modelNames, inventory: this.inventory, masterKey: this.masterKey, measuredCapacity: this.measuredCapacity,
+    });
   }
 
   /** The engine on a verified host, and on the router's host the router (and TLS edge); returns the router's URL there. */
@@ -100,6 +111,10 @@ export class HybridInference extends pulumi.ComponentResource {
       ? new VllmServer(`${prefix}-engine`, engineArgs, engineOpts)
       : new LoraxServer(`${prefix}-engine`, engineArgs, engineOpts);
     new Monitoring(`${prefix}-monitoring`, { plan, host, network: network.name, secrets: this.secrets }, { ...onHost, dependsOn: [engine] });
+    if (h.benchmark) {
+      this.measured[host] = new EngineBenchmark(`${prefix}-benchmark`, { benchmark: h.benchmark, connection: gpuHost.connection, engineKey: this.engineKey },
+        { parent: this, dependsOn: [engine] }).result;
+    }
     if (!h.target.runsRouter) return undefined;
 
     const router = new LiteLlmRouter(`${name}-router`, {

@@ -71,3 +71,23 @@ export const MONITORING_DEFAULTS = {
   grafana: false,
   prometheus_operator: false,
 } as const;
+
+/**
+ * `driver:` defaults: no keys set. The branch then defaults to the catalog's minimum for the
+ * stack's cards (core/plan/bootstrap.ts), and no refresh is requested.
+ */
+export const DRIVER_DEFAULTS = {} as const;
+
+/**
+ * `benchmark:` defaults: the post-deploy `vllm bench serve` run on the docker target. On by
+ * default where measuring is cheap and a wrong estimate is found before production.
+ */
+export const BENCHMARK_DEFAULTS = {
+  /** Environments where `benchmark.enabled` defaults to true. */
+  enabled_in: ["staging"] as readonly string[],
+  /** Requests in flight per level: one stream, a few, and a busy engine. */
+  concurrency: [1, 4, 16] as readonly number[],
+  /** Requests per level when `num_prompts` is not set: this many per client, at least `min_prompts`. */
+  prompts_per_client: 4,
+  min_prompts: 16,
+} as const;

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { ENGINES, QUANTIZATIONS } from "../catalog/types";
 import { addressProblem, cidrProblem } from "../net/address";
-import { ACCESS_DEFAULTS, ENGINE_DEFAULTS, HOST_DEFAULTS, MONITORING_DEFAULTS, ROUTER_DEFAULTS, TRAFFIC_DEFAULTS } from "./defaults";
+import { ACCESS_DEFAULTS, BENCHMARK_DEFAULTS, DRIVER_DEFAULTS, ENGINE_DEFAULTS, HOST_DEFAULTS, MONITORING_DEFAULTS, ROUTER_DEFAULTS, TRAFFIC_DEFAULTS } from "./defaults";
 import type { FrontierProvider, ManagedProvider } from "../catalog/types";
 
 const MANAGED = ["together_ai", "fireworks_ai", "deepinfra", "replicate"] as const satisfies readonly ManagedProvider[];
@@ -291,6 +291,110 @@ export const monitoringSchema = z.strictObject({
   }
 });
 
+/**
+ * The NVIDIA driver every GPU host installs and holds (templates/host/nvidia-driver.sh). The
+ * hosts keep it until the stack changes it: the packages are held against unattended and
+ * manual upgrades, because replacing the libraries under a loaded module stops every GPU
+ * container until a reboot. Changing `branch` or `refresh` is the deliberate upgrade: the
+ * driver step re-runs, upgrades, and the host reboots (README, "Operations").
+ */
+export const driverSchema = z.strictObject({
+  /** Driver branch, e.g. 580; default: the newest minimum of the stack's cards (the catalog's). */
+  branch: z.number().int().min(100).max(999).optional(),
+  /**
+   * Any label, e.g. a date: a new value upgrades the branch's packages to the archive's latest
+   * (security fixes), with the kernel when Canonical's prebuilt modules are used, then reboots.
+   */
+  refresh: z.union([
+    z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, { message: "must be 1-64 letters, digits and ._:- such as 2026-12-01" }),
+    z.number().int().min(0).transform(String),
+  ]).optional(),
+});
+
+/** A calendar date, YYYY-MM-DD, that exists. */
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: "must be a date written YYYY-MM-DD" })
+  .refine((d) => {
+    const t = new Date(`${d}T00:00:00Z`);
+    return !Number.isNaN(t.getTime()) && t.toISOString().startsWith(d);
+  }, { message: "must be a real calendar date" });
+
+/**
+ * One level of a measured latency–throughput curve, as `vllm bench serve` reports it for the
+ * whole engine container (all its replicas): requests in flight (`--max-concurrency`), request
+ * and output-token throughput, median time to first token and median time per output token.
+ */
+export const measuredPointSchema = z.strictObject({
+  concurrency: z.number().gt(0).max(65_536),
+  requests_per_s: z.number().gt(0).max(100_000),
+  output_tokens_per_s: z.number().gt(0).max(10_000_000),
+  ttft_ms: z.number().gt(0).max(3_600_000),
+  tpot_ms: z.number().gt(0).max(60_000),
+});
+
+/**
+ * What a measurement was taken on, copied from the stack when `npm run calibrate` wrote it. A
+ * host that no longer matches (another card, card count or checkpoint) plans from the model
+ * again; a changed memory setting drops only the measured KV cache size.
+ */
+export const measuredWithSchema = z.strictObject({
+  gpu: z.string().min(1),
+  gpu_count: z.number().int().min(1).max(8),
+  /** Hugging Face repo of the weights the engine served. */
+  checkpoint: z.string().min(1),
+  gpu_memory_utilization: z.number().gt(0).max(1),
+  kv_cache_dtype: z.enum(["auto", "fp8"]),
+  /** Engine replicas (vLLM data parallel) behind the benchmarked endpoint. */
+  replicas: z.number().int().min(1).max(8),
+});
+
+/**
+ * Capacity measured on one host, written by `npm run calibrate` from vLLM's own output; it
+ * takes precedence over the capacity model's estimate (core/plan/measured.ts).
+ */
+export const hostMeasurementSchema = z.strictObject({
+  measured_on: isoDate,
+  /** Where the figures come from (tool and file names), for the reader. */
+  source: z.string().min(1).max(500),
+  measured_with: measuredWithSchema,
+  /** vLLM's "GPU KV cache size: N tokens" for one replica. */
+  kv_tokens: z.number().int().min(1).max(1_000_000_000).optional(),
+  /** Per GPU, from the start-up log: "Model loading took X GiB" and "Available KV cache memory: X GiB" (for the reader). */
+  weights_gib: z.number().gt(0).max(1024).optional(),
+  kv_cache_gib: z.number().gt(0).max(1024).optional(),
+  /** The mean request of the benchmark (tokens in, tokens out). */
+  request_shape: z.strictObject({
+    input_tokens: z.number().gt(0).max(10_000_000),
+    output_tokens: z.number().gt(0).max(10_000_000),
+  }).optional(),
+  points: z.array(measuredPointSchema).min(1).max(64).optional(),
+}).superRefine((m, ctx) => {
+  if (m.kv_tokens === undefined && m.points === undefined) {
+    ctx.addIssue({ code: "custom", message: "has neither kv_tokens nor points", params: { fix: "run `npm run calibrate` with a vLLM start-up log or a `vllm bench serve` result, or remove the entry" } });
+  }
+  if (m.points !== undefined && m.request_shape === undefined) {
+    ctx.addIssue({ code: "custom", path: ["request_shape"], message: "is required with points (the request shape they were measured at)", params: { fix: "add request_shape: { input_tokens, output_tokens }, or re-run `npm run calibrate`" } });
+  }
+  const levels = (m.points ?? []).map((p) => p.concurrency);
+  const dup = levels.find((c, i) => levels.indexOf(c) !== i);
+  if (dup !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["points"], message: `has two points at concurrency ${dup}`, params: { fix: "keep one measurement per concurrency level" } });
+  }
+});
+
+/**
+ * The post-deploy benchmark (docker target, vLLM): `vllm bench serve` from the engine image
+ * against each host's engine, random prompts of the stack's request shape, one run per level.
+ */
+export const benchmarkSchema = z.strictObject({
+  /** Default: on in staging, off elsewhere. */
+  enabled: z.boolean().optional(),
+  /** Requests in flight (`--max-concurrency`), one run each. */
+  concurrency: z.array(z.number().int().min(1).max(1024)).min(1).max(8).default([...BENCHMARK_DEFAULTS.concurrency])
+    .refine((l) => new Set(l).size === l.length, { message: "lists a level twice" }),
+  /** Requests per level (`--num-prompts`); default 4 per client, at least 16. */
+  num_prompts: z.number().int().min(1).max(100_000).optional(),
+});
+
 /** One schema per Pulumi config key. `required` keys must be present. */
 export const STACK_KEYS = {
   environment: { schema: z.enum(["dev", "staging", "prod"]), required: true },
@@ -305,8 +409,12 @@ export const STACK_KEYS = {
   traffic: { schema: trafficSchema.default(trafficSchema.parse({})), required: false },
   /** false: bootstrap and verify the hosts (or the cluster) only, deploy no engine or router. */
   workloads: { schema: z.boolean().default(true), required: false },
+  driver: { schema: driverSchema.default(DRIVER_DEFAULTS), required: false },
   kubernetes: { schema: kubernetesSchema.default(kubernetesSchema.parse({})), required: false },
   monitoring: { schema: monitoringSchema.default(monitoringSchema.parse({})), required: false },
+  /** Capacity measured on the hosts, by host name (written by `npm run calibrate`). */
+  measured: { schema: z.record(name, hostMeasurementSchema).default({}), required: false },
+  benchmark: { schema: benchmarkSchema.default(benchmarkSchema.parse({})), required: false },
 } as const;
 
 export type StackKey = keyof typeof STACK_KEYS;
@@ -325,6 +433,10 @@ export type TrafficConfig = z.output<typeof trafficSchema>;
 export type IngressConfig = z.output<typeof ingressSchema>;
 export type KubernetesConfig = z.output<typeof kubernetesSchema>;
 export type MonitoringConfig = z.output<typeof monitoringSchema>;
+export type DriverConfig = z.output<typeof driverSchema>;
+export type HostMeasurementConfig = z.output<typeof hostMeasurementSchema>;
+export type MeasuredPointConfig = z.output<typeof measuredPointSchema>;
+export type BenchmarkConfig = z.output<typeof benchmarkSchema>;
 
 /** A validated stack file. */
 export interface StackSpec {
@@ -345,4 +457,10 @@ export interface StackSpec {
   readonly kubernetes: KubernetesConfig;
   /** Metrics, alerts and dashboards (defaults when the stack has none). */
   readonly monitoring: MonitoringConfig;
+  /** The NVIDIA driver branch the hosts hold, and the refresh label (defaults when the stack has none). */
+  readonly driver: DriverConfig;
+  /** Capacity measured per host (empty when nothing was measured). */
+  readonly measured: Readonly<Record<string, HostMeasurementConfig>>;
+  /** The post-deploy benchmark's settings; whether it runs is `benchmarkEnabled(spec)`. */
+  readonly benchmark: BenchmarkConfig;
 }

@@ -65,6 +65,9 @@ export function validateStackConfig(raw: RawStackConfig): ValidationResult {
     workloads: parsed.workloads!,
     kubernetes: parsed.kubernetes!,
     monitoring: parsed.monitoring!,
+    driver: parsed.driver!,
+    measured: parsed.measured!,
+    benchmark: parsed.benchmark!,
   };
   return { spec, issues };
 }
@@ -246,8 +249,48 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
     }
   }
 
+  out.push(...driverChecks(p, hosts));
+  out.push(...measurementChecks(p, hosts));
   out.push(...dockerChecks(p, hosts));
   out.push(...kubernetesChecks(p, raw, hosts));
+  return out;
+}
+
+/** `driver.branch` must run every host's cards and the engine image (the catalog's minimum per card). */
+function driverChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
+  const branch = p.driver?.branch;
+  if (branch === undefined) return [];
+  const below = hosts.flatMap(([i, h]) => {
+    const gpu = findGpu(str(h["gpu"]) ?? "");
+    return gpu && branch < gpu.minDriverBranch ? [{ i, gpu }] : [];
+  });
+  if (below.length === 0) return [];
+  const need = Math.max(...below.map((b) => b.gpu.minDriverBranch));
+  const which = below.map((b) => `hosts[${b.i}] (${b.gpu.id}, at least ${b.gpu.minDriverBranch})`).join(", ");
+  return [error(keyPath("driver", ["branch"]),
+    `${branch} is below the oldest driver branch that runs the cards with the pinned engine image's CUDA version: ${which}`,
+    `use ${need} or newer, or leave driver.branch out to get ${need}`)];
+}
+
+/** `measured` names hosts of the stack; `benchmark.enabled: true` asks for what the stack can run. */
+function measurementChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const names = hosts.map(([, h]) => str(h["name"])).filter((n): n is string => n !== undefined);
+  for (const host of Object.keys(p.measured ?? {})) {
+    if (!names.includes(host)) {
+      out.push(error(keyPath("measured", [host]), `names host "${host}", which is not in hosts`,
+        names.length > 0 ? `rename it to the measured host (${names.join(", ")}), or remove it` : "remove it"));
+    }
+  }
+  if (p.benchmark?.enabled === true) {
+    const why = p.target === "kubernetes" ? "it runs on the docker target only"
+      : p.engine?.kind === "lorax" ? "it runs vLLM's own `vllm bench serve` from the engine image, which LoRAX's image does not have"
+        : p.workloads === false ? "the stack deploys no engine (workloads: false)" : undefined;
+    if (why !== undefined) {
+      out.push(error(keyPath("benchmark", ["enabled"]), `is true, but ${why}`,
+        "remove benchmark.enabled (or set it to false); measure by hand with `vllm bench serve --save-result` and `npm run calibrate`"));
+    }
+  }
   return out;
 }
 

@@ -51,6 +51,7 @@ export function gpuTiers(model: ModelSpec, shape: RequestShape, fineTunes: numbe
         singleStreamTokensPerSecond: capacity.singleStreamTokensPerSecond,
         // routerTpm is per minute; a 30-day month has SECONDS_PER_MONTH / 60 minutes.
         peakTokensPerMonth: capacity.routerTpm * (SECONDS_PER_MONTH / 60),
+        latency: { slo: capacity.slo, curve: capacity.curve, operatingPoint: capacity.operatingPoint, saturation: capacity.saturation, maxConcurrency: capacity.maxConcurrency },
       });
     }
   }

@@ -152,23 +152,11 @@ export function engineFor(i: CapacityInputs): Engine {
 export function capacityFor(i: CapacityInputs, slo?: Slo, utilisation = 1): CapacityReport {
   const engine = engineFor(i);
   const effectiveSlo = slo ?? DEFAULT_SLO;
-  const point = operatingPoint(engine, effectiveSlo);
   const full = saturation(engine);
-  const requestsPerSecond = point.requestsPerSecond * i.replicas;
-  const tokensPerRequest = i.avgInputTokens + i.avgOutputTokens;
-  return {
-    concurrency: Math.round(point.concurrency * 10) / 10,
-    singleStreamTokensPerSecond: 1 / loadAt(engine, 1).tpotSeconds,
-    decodeTokensPerSecond: requestsPerSecond * i.avgOutputTokens,
-    prefillTokensPerSecond: prefillTokensPerSecond(engine) * i.replicas,
-    requestsPerSecond,
-    tokensPerMonth: requestsPerSecond * tokensPerRequest * SECONDS_PER_MONTH * utilisation,
-    outputTokensPerMonth: requestsPerSecond * i.avgOutputTokens * SECONDS_PER_MONTH * utilisation,
-    routerRpm: Math.max(1, Math.floor(requestsPerSecond * 60)),
-    routerTpm: Math.max(1, Math.floor(requestsPerSecond * 60 * tokensPerRequest)),
+  return capacityReport(i, {
     slo: effectiveSlo,
     curve: latencyThroughputCurve(engine),
-    operatingPoint: point,
+    operatingPoint: operatingPoint(engine, effectiveSlo),
     saturation: {
       concurrency: full.concurrency,
       ttftMs: full.ttftSeconds * 1000,
@@ -177,6 +165,48 @@ export function capacityFor(i: CapacityInputs, slo?: Slo, utilisation = 1): Capa
       requestsPerSecond: full.requestsPerSecond,
     },
     maxConcurrency: engine.maxConcurrency,
+    singleStreamTokensPerSecond: 1 / loadAt(engine, 1).tpotSeconds,
+    prefillTokensPerSecond: prefillTokensPerSecond(engine),
+  }, utilisation);
+}
+
+/** One replica's curve and operating point, from the model or from measurements (core/plan/measured.ts). */
+export interface ReplicaCurve {
+  readonly slo: Slo;
+  readonly curve: readonly CurvePoint[];
+  readonly operatingPoint: OperatingPoint;
+  readonly saturation: CurvePoint;
+  readonly maxConcurrency: number;
+  /** One stream's decode speed, tokens/s. */
+  readonly singleStreamTokensPerSecond: number;
+  /** Prompt tokens/s one replica prefills when doing nothing else. */
+  readonly prefillTokensPerSecond: number;
+}
+
+/**
+ * A host's report from one replica's curve: the host's rates are the operating point's times
+ * its replicas, and the router limits are that rate per minute. The one place these sums are
+ * made, whether the curve is the model's or measured.
+ */
+export function capacityReport(i: Pick<CapacityInputs, "replicas" | "avgInputTokens" | "avgOutputTokens">, r: ReplicaCurve, utilisation = 1): CapacityReport {
+  const point = r.operatingPoint;
+  const requestsPerSecond = point.requestsPerSecond * i.replicas;
+  const tokensPerRequest = i.avgInputTokens + i.avgOutputTokens;
+  return {
+    concurrency: Math.round(point.concurrency * 10) / 10,
+    singleStreamTokensPerSecond: r.singleStreamTokensPerSecond,
+    decodeTokensPerSecond: requestsPerSecond * i.avgOutputTokens,
+    prefillTokensPerSecond: r.prefillTokensPerSecond * i.replicas,
+    requestsPerSecond,
+    tokensPerMonth: requestsPerSecond * tokensPerRequest * SECONDS_PER_MONTH * utilisation,
+    outputTokensPerMonth: requestsPerSecond * i.avgOutputTokens * SECONDS_PER_MONTH * utilisation,
+    routerRpm: Math.max(1, Math.floor(requestsPerSecond * 60)),
+    routerTpm: Math.max(1, Math.floor(requestsPerSecond * 60 * tokensPerRequest)),
+    slo: r.slo,
+    curve: r.curve,
+    operatingPoint: point,
+    saturation: r.saturation,
+    maxConcurrency: r.maxConcurrency,
   };
 }
 

@@ -7,7 +7,7 @@ import type { StackSpec } from "../config/schema";
 import { addressCidr, httpUrl, ipVersion } from "../net/address";
 import { hostBootstrapParams } from "./bootstrap";
 import { exporterPorts } from "./monitoring";
-import type { DockerHostTarget, DockerTargetPlan, EngineEndpoint, HostPlan, RouterPlan } from "./types";
+import type { DeploymentPlan, DockerHostTarget, DockerTargetPlan, EngineEndpoint, HostPlan, RouterPlan } from "./types";
 
 /** Ports the TLS edge publishes: HTTP (ACME challenges, redirect) and HTTPS. */
 export const EDGE_PORTS = [80, 443] as const;
@@ -70,4 +70,10 @@ export function dockerHost(target: DockerTargetPlan, hostName: string): DockerHo
 /** Where clients reach the router on the docker target: the TLS edge's domain, or the router host's address and port. */
 export function dockerRouterUrl(router: Pick<RouterPlan, "tls" | "port">, routerHostAddress: string): string {
   return router.tls ? `https://${router.tls.domain}` : httpUrl("http", routerHostAddress, router.port);
+}
+
+/** The plan's docker part; throws for a plan made for the kubernetes target. */
+export function dockerPart(plan: DeploymentPlan): DockerTargetPlan {
+  if (plan.target.kind !== "docker") throw new Error(`stack ${plan.spec.stack}: the plan is for the ${plan.target.kind} target, not docker`);
+  return plan.target;
 }

@@ -5,9 +5,10 @@
  */
 import type { EngineKind, GpuSpec, ModelSpec } from "../catalog/types";
 import { ENGINE_DEFAULTS } from "../config/defaults";
-import type { HostConfig, StackSpec, TrafficConfig } from "../config/schema";
-import { type CapacityReport, type Slo, capacityFor } from "./capacity";
+import type { HostConfig, HostMeasurementConfig, StackSpec, TrafficConfig } from "../config/schema";
+import { type CapacityInputs, type CapacityReport, type Slo, capacityFor } from "./capacity";
 import { type FitRequest, type HostFit, kvDtypeBytes } from "./fit";
+import { type MeasuredBasis, type Measurement, measuredCapacity, unusedBasis, usableMeasurement } from "./measured";
 import { PROFILE_BATCHED_TOKENS, kvBytesPerToken } from "./memory";
 import type { HostPlan, LoraPlan } from "./types";
 
@@ -69,8 +70,9 @@ export interface RequestShape {
 /**
  * What `replicas` engine replicas of a fit serve at a request shape: the capacity model
  * (core/plan/capacity.ts) with the fit's weights, KV cache and parallelism, at the highest load
- * that meets the SLO (the stack's `router.slo`, or the default). The one call every planner
- * (stack hosts, Kubernetes groups, `recommend`'s tiers) makes.
+ * that meets the SLO (the stack's `router.slo`, or the default). With a measurement of the host,
+ * its KV cache size and curve take precedence over the model's (core/plan/measured.ts). The one
+ * call every planner (stack hosts, Kubernetes groups, `recommend`'s tiers) makes.
  */
 export function replicaCapacity(
   model: ModelSpec,
@@ -82,18 +84,22 @@ export function replicaCapacity(
   utilisation: number,
   replicas = 1,
   slo?: Slo,
-): CapacityReport {
-  return capacityFor({
+  measurement?: Measurement,
+): CapacityReport & { readonly measured?: MeasuredBasis } {
+  const inputs: CapacityInputs = {
     model, gpu, weightBytes, kvBytesPerToken: kvBytesPerToken(model, kvDtypeBytes(settings.kvCacheDtype)),
     tensorParallel: fit.tensorParallel, replicas, ...shape,
     quantization: fit.quantization,
     maxNumSeqs: settings.maxNumSeqs,
     maxNumBatchedTokens: PROFILE_BATCHED_TOKENS,
     kvTokens: fit.memory.kvTokens,
-  }, slo, utilisation);
+  };
+  if (measurement === undefined) return capacityFor(inputs, slo, utilisation);
+  const { report, basis } = measuredCapacity(inputs, measurement, slo, utilisation);
+  return { ...report, measured: basis };
 }
 
-/** A host of the stack as planned, from its fit at the chosen weight format and the engine's context. */
+/** A host of the stack as planned, from its fit at the chosen weight format and the engine's context, and its `measured` entry if any. */
 export function hostPlan(
   h: HostConfig,
   gpu: GpuSpec,
@@ -104,9 +110,19 @@ export function hostPlan(
   settings: EngineFitSettings,
   traffic: TrafficConfig,
   slo?: Slo,
+  measured?: HostMeasurementConfig,
 ): HostPlan {
   const shape = { avgInputTokens: traffic.avg_input_tokens, avgOutputTokens: traffic.avg_output_tokens };
-  const capacity = (replicas: number): CapacityReport => replicaCapacity(model, fit, gpu, weightBytes, settings, shape, traffic.utilisation, replicas, slo);
+  const usable = measured === undefined ? undefined : usableMeasurement(measured, {
+    gpu: gpu.id, gpuCount: h.gpu_count, checkpoint: fit.variant.hfRepo, gpuMemoryUtilization: settings.gpuMemoryUtilization, kvCacheDtype: settings.kvCacheDtype,
+  });
+  const capacity = (replicas: number): CapacityReport & { readonly measured?: MeasuredBasis } =>
+    replicaCapacity(model, fit, gpu, weightBytes, settings, shape, traffic.utilisation, replicas, slo, usable?.measurement);
+  const { measured: basis, ...perReplica } = capacity(1);
+  const { measured: _sameBasis, ...whole } = capacity(fit.replicas);
+  const measuredBasis = measured === undefined || usable === undefined ? undefined
+    : basis !== undefined ? { ...basis, ignored: [...usable.ignored, ...basis.ignored] } : unusedBasis(measured, perReplica, usable.ignored);
+  const kvTokens = measuredBasis?.kvTokens?.measured ?? fit.memory.kvTokens;
   return {
     name: h.name,
     address: h.address,
@@ -119,8 +135,9 @@ export function hostPlan(
     tensorParallel: fit.tensorParallel,
     replicas: fit.replicas,
     memory: fit.memory,
-    concurrencyAtMaxContext: Math.floor(fit.memory.kvTokens / maxModelLen),
-    replicaCapacity: capacity(1),
-    capacity: capacity(fit.replicas),
+    concurrencyAtMaxContext: Math.floor(kvTokens / maxModelLen),
+    replicaCapacity: perReplica,
+    capacity: whole,
+    ...(measuredBasis !== undefined ? { measured: measuredBasis } : {}),
   };
 }

@@ -15,6 +15,7 @@ import { engineImage, engineStartupMinutes, loraPlan, requiredContext } from "./
 import { type FitRequest, type HostFit, QUANTIZATION_PREFERENCE, engineRefusal, fitBest, fitOnHost, waysOut } from "./fit";
 import { engineFitSettings, fitRequest, hostPlan } from "./hosts";
 import { kubernetesTarget } from "./kubernetes";
+import { measurementIssues } from "./measured";
 import { PROFILE_BATCHED_TOKENS, weightBytes } from "./memory";
 import { routerPlan } from "./router";
 import type { EnginePlan, HostPlan, PlanResult, TargetPlan } from "./types";
@@ -67,7 +68,7 @@ export function plan(spec: StackSpec): PlanResult {
   };
 
   const slo = spec.router.slo ? { ttftMs: spec.router.slo.ttft_ms, tpotMs: spec.router.slo.tpot_ms } : undefined;
-  const hosts: HostPlan[] = spec.hosts.map((h, i) => hostPlan(h, gpuOf(i), model, fits[i]!, weights, maxModelLen, settings, spec.traffic, slo));
+  const hosts: HostPlan[] = spec.hosts.map((h, i) => hostPlan(h, gpuOf(i), model, fits[i]!, weights, maxModelLen, settings, spec.traffic, slo, spec.measured[h.name]));
   const target: TargetPlan = spec.target === "kubernetes" ? kubernetesTarget(spec, hosts, weights) : dockerTarget(spec, hosts, weights);
   const router = routerPlan(spec, model, engine.servedModelName, hosts, target);
 
@@ -91,6 +92,7 @@ export function plan(spec: StackSpec): PlanResult {
       `it gives ${Math.round(point.ttftMs)} ms to the first token and ${Math.round(point.tpotMs)} ms per token; its router limit is one request at a time`,
       `relax router.slo, shorten traffic.avg_input_tokens, or use a faster card for hosts[${i}]`));
   });
+  warnings.push(...measurementIssues(hosts, spec.traffic));
   if (spec.model.quantization === "auto" && chosen !== "bf16") {
     warnings.push(warning(keyPath("model", ["quantization"]), `auto chose ${chosen}: higher-precision weights do not fit with ${context} tokens of context`,
       "accept it, or add cards / a larger card for higher precision"));

@@ -10,6 +10,7 @@ import type { EngineKind, GpuSpec, ModelSpec, ModelVariant, Quantization } from 
 import type { ConfigIssue } from "../config/issues";
 import type { KubernetesConfig, StackSpec } from "../config/schema";
 import type { CapacityReport } from "./capacity";
+import type { MeasuredBasis } from "./measured";
 import type { MemoryBreakdown } from "./memory";
 
 export interface ImageRef {
@@ -77,6 +78,16 @@ export interface HostBootstrapParams {
     /** Use NVIDIA's open kernel modules (required for Blackwell, RTX 50xx). */
     readonly openKernelModules: boolean;
   };
+  /**
+   * The driver branch the nvidia-driver step installs and holds (at least `gpu.minDriverBranch`)
+   * and the stack's refresh label; default: `gpu.minDriverBranch`, no refresh.
+   */
+  readonly driver?: { readonly branch: number; readonly refresh?: string };
+  /**
+   * The engine image the host will run and its `NVIDIA_REQUIRE_CUDA` when the plan knows it
+   * (core/versions.json, pinned tags); verify-gpus checks the driver against it.
+   */
+  readonly engineImage?: { readonly image: ImageRef; readonly cudaRequirement: string | null };
   /** Model cache directory on local disk, mounted into the engines as the Hugging Face cache. */
   readonly cacheDir: string;
   /** Free space (GiB) the preflight step requires on the filesystem holding `cacheDir`. */
@@ -115,6 +126,8 @@ export interface HostPlan {
   readonly replicaCapacity: CapacityReport;
   /** What the host serves with all its replicas. */
   readonly capacity: CapacityReport;
+  /** Set when the stack's `measured` block has an entry for this host: what of it is used, and the estimate it replaced. */
+  readonly measured?: MeasuredBasis;
 }
 
 /** How the router reaches one host's engine on the docker target. */

@@ -28,7 +28,13 @@ export interface ContainerSpec {
   /** `all`, a count, or none. */
   readonly gpus: "all" | number | null;
   readonly shmSizeMb?: number;
-  readonly volumes: readonly { readonly hostPath: string; readonly containerPath: string; readonly readOnly: boolean }[];
+  /**
+   * Host directories mounted into the container. `cache: "compile"` marks a compile cache
+   * (kept across restarts; the Kubernetes target mounts it like the model cache).
+   */
+  readonly volumes: readonly { readonly hostPath: string; readonly containerPath: string; readonly readOnly: boolean; readonly cache?: "compile" }[];
+  /** Docker labels: which stack and role the container has, and the engine watchdog's policy ({@link engineWatchdog}). */
+  readonly labels: Readonly<Record<string, string>>;
   /** Published ports; empty for anything but the router and cross-host engines. */
   readonly ports: readonly { readonly internal: number; readonly external: number; readonly ip?: string }[];
   readonly healthcheck: {
@@ -113,9 +119,89 @@ export function dockerEngineInstance(host: HostPlan, target: DockerHostTarget): 
   };
 }
 
+/**
+ * The engine's Docker health check: a probe every 30 s that may take 10 s, unhealthy after 3
+ * failures in a row, not counted during the start period (the download and load).
+ */
+export const ENGINE_HEALTH = { intervalS: 30, timeoutS: 10, retries: 3 } as const;
+
+/** Labels every container of a stack carries, and the label the engine watchdog selects on. */
+export const LABEL_PREFIX = "hybrid-inference";
+export const WATCHDOG_LABEL = `${LABEL_PREFIX}.watchdog`;
+/** Seconds the watchdog waits beyond Docker's own verdict (interval x retries) before a restart [estimate]. */
+export const WATCHDOG_MARGIN_S = 60;
+/** Restarts per hour after which the watchdog stops and leaves the engine to an operator. */
+export const WATCHDOG_MAX_RESTARTS_PER_HOUR = 3;
+/** How often the watchdog looks (templates/host/engine-watchdog.sh installs its timer). */
+export const WATCHDOG_INTERVAL_S = 30;
+
+export interface WatchdogPolicy {
+  /** Restart once the health check has been failing this long. */
+  readonly restartAfterS: number;
+  /** Never restart this soon after the container (re)started: the model is still loading. */
+  readonly startPeriodS: number;
+  readonly maxRestartsPerHour: number;
+}
+
+/**
+ * When the engine watchdog (templates/engine/engine-watchdog.sh) restarts a hung engine: once its
+ * health check has failed for interval x retries (when Docker marks it unhealthy) plus
+ * {@link WATCHDOG_MARGIN_S}, so a brief stall recovers on its own; never within the start period
+ * the health check already grants (the engine's planned start-up time). With the shipped check
+ * (30 s x 3) that is 150 s of failing probes; the watchdog looks every {@link WATCHDOG_INTERVAL_S} s,
+ * so a hung engine is restarted 150-180 s after its first failed probe.
+ */
+export function engineWatchdog(startupSeconds: number): WatchdogPolicy {
+  return {
+    restartAfterS: ENGINE_HEALTH.intervalS * ENGINE_HEALTH.retries + WATCHDOG_MARGIN_S,
+    startPeriodS: wholeMinutes(startupSeconds) * 60,
+    maxRestartsPerHour: WATCHDOG_MAX_RESTARTS_PER_HOUR,
+  };
+}
+
+/** The engine container's labels: stack, role, and the watchdog's policy (read by the watchdog on the host). */
+export function engineLabels(stack: string, policy: WatchdogPolicy): Record<string, string> {
+  return {
+    [`${LABEL_PREFIX}.stack`]: stack,
+    [`${LABEL_PREFIX}.role`]: "engine",
+    [WATCHDOG_LABEL]: "restart",
+    [`${WATCHDOG_LABEL}.restart-after-s`]: String(policy.restartAfterS),
+    [`${WATCHDOG_LABEL}.start-period-s`]: String(policy.startPeriodS),
+    [`${WATCHDOG_LABEL}.max-restarts-per-hour`]: String(policy.maxRestartsPerHour),
+  };
+}
+
+/**
+ * Compile caches vLLM writes at start and reuses when they are there: on a host directory under
+ * the model cache, so a restarted or recreated engine skips the compilation (minutes on a cold
+ * start, slowest on sm_120). The cache-dir bootstrap step creates the directories.
+ * - vLLM's cache root, `VLLM_CACHE_ROOT`, default `~/.cache/vllm` (vllm/envs.py, v0.33.0): its
+ *   torch.compile artefacts live in `torch_compile_cache/<hash>` with the Inductor and Triton
+ *   caches inside (vllm/compilation/backends.py, compiler_interface.py); the hash covers the
+ *   vLLM version, model and settings, so engines of other versions or models never reuse it.
+ * - FlashInfer's JIT kernels and downloaded cubins: `$FLASHINFER_WORKSPACE_BASE/.cache/flashinfer`,
+ *   the base defaulting to the home directory (flashinfer/jit/env.py in flashinfer-python
+ *   0.7.2.post1, the version vllm 0.33.0 requires), with per-version, per-architecture folders.
+ * The images run as root, so home is /root.
+ */
+export const VLLM_COMPILE_CACHES = [
+  { subdir: "compile-cache/vllm", containerPath: "/root/.cache/vllm" },
+  { subdir: "compile-cache/flashinfer", containerPath: "/root/.cache/flashinfer" },
+] as const;
+
+/** Host directory of a compile cache: under the model cache directory. */
+export function compileCacheHostPath(cacheDir: string, subdir: string): string {
+  return `${cacheDir.replace(/\/+$/, "")}/${subdir}`;
+}
+
+/** Whole minutes covering `seconds`. */
+function wholeMinutes(seconds: number): number {
+  return Math.ceil(seconds / 60);
+}
+
 /** A duration of whole minutes, as Docker and the Kubernetes renderers read it (`10m`). */
 function minutes(seconds: number): string {
-  return `${Math.ceil(seconds / 60)}m`;
+  return `${wholeMinutes(seconds)}m`;
 }
 
 export function engineContainer(plan: DeploymentPlan, instance: EngineInstance): ContainerSpec {
@@ -150,11 +236,25 @@ export function engineContainer(plan: DeploymentPlan, instance: EngineInstance):
     gpus: instance.gpus,
     // Tensor and data parallel workers exchange tensors through /dev/shm.
     shmSizeMb: usedCards > 1 ? 16384 : 4096,
-    volumes: [{ hostPath: cache.hostPath, containerPath: cache.containerPath, readOnly: false }, ...adapterMounts],
+    volumes: [
+      { hostPath: cache.hostPath, containerPath: cache.containerPath, readOnly: false },
+      ...adapterMounts,
+      // LoRAX keeps no such caches at these paths.
+      ...(engine.kind === "vllm"
+        ? VLLM_COMPILE_CACHES.map((c) => ({ hostPath: compileCacheHostPath(plan.spec.access.cache_dir, c.subdir), containerPath: c.containerPath, readOnly: false, cache: "compile" as const }))
+        : []),
+    ],
+    labels: engineLabels(plan.spec.stack, engineWatchdog(engine.startupSeconds)),
     ports: instance.publishOn
       ? [{ internal: engine.port, external: instance.publishOn.port, ip: instance.publishOn.address }]
       : [],
-    healthcheck: { test: httpProbe(health), interval: "30s", timeout: "10s", retries: 3, startPeriod: minutes(engine.startupSeconds) },
+    healthcheck: {
+      test: httpProbe(health),
+      interval: `${ENGINE_HEALTH.intervalS}s`,
+      timeout: `${ENGINE_HEALTH.timeoutS}s`,
+      retries: ENGINE_HEALTH.retries,
+      startPeriod: minutes(engine.startupSeconds),
+    },
     files: [],
     secretFiles: [],
   };
@@ -188,6 +288,7 @@ export function routerContainer(plan: DeploymentPlan, configYaml: string): Conta
     secretEnv,
     gpus: null,
     volumes: [],
+    labels: {},
     // Behind a TLS edge the router is reached on the private network only.
     ports: router.tls ? [] : [{ internal: ROUTER_INTERNAL_PORT, external: router.port }],
     healthcheck: { test: httpProbe(`http://127.0.0.1:${ROUTER_INTERNAL_PORT}/health/liveliness`), interval: "15s", timeout: "5s", retries: 3, startPeriod: "60s" },
@@ -213,6 +314,7 @@ export function edgeContainer(plan: DeploymentPlan, target: DockerTargetPlan): C
     gpus: null,
     // Certificates and the ACME account survive a replaced container (Let's Encrypt rate-limits re-issues).
     volumes: [{ hostPath: tls.dataDir, containerPath: "/data", readOnly: false }],
+    labels: {},
     ports: target.publishedPorts.map((p) => ({ internal: p, external: p })),
     // The caddy image is Alpine-based: busybox wget, no Python.
     healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${EDGE_HEALTH_PORT}/healthz`], interval: "15s", timeout: "5s", retries: 3, startPeriod: "30s" },

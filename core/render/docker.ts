@@ -3,12 +3,14 @@
  * the reboot wait and the engine container; the router's config and container, the TLS edge,
  * the weight prefetch; and every file of it for review under `out/<stack>/`.
  */
-import type { DeploymentPlan, DockerHostTarget, DockerTargetPlan, HostPlan } from "../plan/types";
+import { dockerPart } from "../plan/docker";
+import type { DeploymentPlan, DockerHostTarget, HostPlan } from "../plan/types";
 import { type ContainerSpec, dockerEngineInstance, edgeContainer, engineContainer, imageName, routerContainer } from "./containers";
 import { argvForDisplay } from "./engine-args";
 import { type BootstrapStep, type HostStep, type RebootWait, hostSteps, rebootWait, renderCloudInit, renderStepCommand } from "./host-bootstrap";
 import { renderLitellmConfig } from "./litellm-config";
 import { renderDockerMonitoring } from "./monitoring/docker";
+import { type HostBenchmark, benchmarkCommand, benchmarkSteps } from "./benchmark";
 import { prefetchStep } from "./prefetch";
 
 export interface DockerHostRendering {
@@ -17,6 +19,8 @@ export interface DockerHostRendering {
   readonly steps: readonly HostStep[];
   readonly rebootWait: RebootWait;
   readonly engine: ContainerSpec;
+  /** vLLM's own benchmark after the engine is up (`benchmark.enabled`); null when the stack does not run it. */
+  readonly benchmark: HostBenchmark | null;
 }
 
 export interface DockerRendering {
@@ -31,20 +35,18 @@ export interface DockerRendering {
   readonly files: Readonly<Record<string, string>>;
 }
 
-/** The plan's docker part; throws for a plan made for the kubernetes target. */
-export function dockerPart(plan: DeploymentPlan): DockerTargetPlan {
-  if (plan.target.kind !== "docker") throw new Error(`stack ${plan.spec.stack}: the plan is for the ${plan.target.kind} target, not docker`);
-  return plan.target;
-}
-
 export function renderDockerTarget(plan: DeploymentPlan): DockerRendering {
   const target = dockerPart(plan);
   const routerConfig = renderLitellmConfig(plan);
   const router = routerContainer(plan, routerConfig);
   const edge = edgeContainer(plan, target);
+  const benchmarks = benchmarkSteps(plan);
   const hosts = target.hosts.map((t): DockerHostRendering => {
     const host = plan.hosts.find((h) => h.name === t.name)!;
-    return { host, target: t, steps: hostSteps(t.bootstrap), rebootWait: rebootWait(t.bootstrap), engine: engineContainer(plan, dockerEngineInstance(host, t)) };
+    return {
+      host, target: t, steps: hostSteps(t.bootstrap), rebootWait: rebootWait(t.bootstrap), engine: engineContainer(plan, dockerEngineInstance(host, t)),
+      benchmark: benchmarks.find((b) => b.host === t.name) ?? null,
+    };
   });
 
   const files: Record<string, string> = {};
@@ -61,6 +63,10 @@ export function renderDockerTarget(plan: DeploymentPlan): DockerRendering {
       files[`${prefix}.command.txt`] = `${renderStepCommand(step)}\n`;
     });
     files[`${dir}/cloud-init.yaml`] = renderCloudInit(h.target.bootstrap);
+    if (h.benchmark) {
+      files[`${dir}/benchmark.sh`] = h.benchmark.step.script;
+      files[`${dir}/benchmark.command.txt`] = `${benchmarkCommand(h.benchmark.step)}\n`;
+    }
   }
   Object.assign(files, renderDockerMonitoring(plan)?.files ?? {});
   return { kind: "docker", hosts, routerConfig, router, edge, prefetch: prefetchStep(plan), files };

@@ -17,6 +17,7 @@ import { gzipSync } from "node:zlib";
 import { stringify as stringifyYaml } from "yaml";
 import { cidrProblem } from "../net/address";
 import type { HostBootstrapParams } from "../plan/types";
+import { VLLM_COMPILE_CACHES, WATCHDOG_INTERVAL_S, imageName } from "./containers";
 import { renderScript } from "./script";
 
 export type { HostBootstrapParams };
@@ -42,6 +43,7 @@ export const BOOTSTRAP_STEPS = [
   "docker",
   "firewall",
   "cache-dir",
+  "engine-watchdog",
   "verify-gpus",
 ] as const;
 export type BootstrapStepName = (typeof BOOTSTRAP_STEPS)[number];
@@ -55,7 +57,21 @@ export interface HostStep extends BootstrapStep {
   readonly triggers: readonly string[];
   /** The host may reboot after this step: wait until it answers with a new boot id before the next one. */
   readonly rebootAfter: boolean;
+  /**
+   * Running this step may interrupt what the host serves: it replaces the driver under the
+   * running engine, reboots, or restarts Docker (and with it every container). A rollout that
+   * keeps the router serving drains the host before these run ({@link DISRUPTIVE_STEPS}).
+   */
+  readonly disruptsServing: boolean;
 }
+
+/**
+ * The steps that may interrupt serving when they run: `nvidia-driver` (a branch change or
+ * refresh replaces the libraries under the engine), `reboot-if-required` (reboots when the
+ * driver needs it; it re-runs after any change but reboots only then), `docker` (restarts
+ * dockerd when daemon.json changes). The others leave running containers alone.
+ */
+export const DISRUPTIVE_STEPS: readonly BootstrapStepName[] = ["nvidia-driver", "reboot-if-required", "docker"];
 
 /** The step whose stdout announces a reboot (`HI_BOOT_ID=…`); the wait for the new boot follows it. */
 export const REBOOT_STEP: BootstrapStepName = "reboot-if-required";
@@ -64,16 +80,19 @@ export const VERIFY_STEP: BootstrapStepName = "verify-gpus";
 
 /**
  * The bootstrap steps with their triggers: each step re-runs when its own script or inputs
- * change; the reboot check also when the driver step changes (a new driver needs the reboot it
- * decides on); the card check after any change, since any step can break what it verifies.
+ * change; the reboot check and the card check after any change. The reboot check decides from
+ * the host's state (driver marker, module not loaded, loaded module older than the installed
+ * libraries), not from what changed, so a reboot the driver needs happens whatever triggered
+ * the run, before the card check that would fail without it; it reboots only then.
  */
 export function hostSteps(p: HostBootstrapParams): HostStep[] {
   const steps = renderHostBootstrap(p);
-  const hashOf = (name: BootstrapStepName): string => steps.find((s) => s.name === name)!.sha256;
+  const all = steps.map((x) => x.sha256);
   return steps.map((s) => ({
     ...s,
-    triggers: s.name === VERIFY_STEP ? steps.map((x) => x.sha256) : s.name === REBOOT_STEP ? [hashOf("nvidia-driver"), s.sha256] : [s.sha256],
+    triggers: s.name === VERIFY_STEP || s.name === REBOOT_STEP ? all : [s.sha256],
     rebootAfter: s.name === REBOOT_STEP,
+    disruptsServing: (DISRUPTIVE_STEPS as readonly string[]).includes(s.name),
   }));
 }
 
@@ -167,19 +186,31 @@ function readTemplate(name: string): string {
   return renderScript(path.join(hostTemplatesDir(), `${name}.sh`));
 }
 
+/** The engine watchdog program the engine-watchdog step installs (templates/engine/engine-watchdog.sh). */
+export function watchdogProgram(): string {
+  return renderScript(path.join("engine", "engine-watchdog.sh"));
+}
+
+/** The branch the driver step installs and holds: the plan's `driver.branch`, else the card's minimum. */
+export function driverBranch(p: HostBootstrapParams): number {
+  return p.driver?.branch ?? p.gpu.minDriverBranch;
+}
+
 /**
  * The bootstrap steps for one host, in order, each with its script text, the environment it
  * reads and a hash of both. Throws one error listing every invalid parameter.
  */
 export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
   validateParams(p);
-  const branch = String(p.gpu.minDriverBranch);
+  const branch = String(driverBranch(p));
+  const cuda = p.engineImage?.cudaRequirement ?? null;
   const envs: Record<BootstrapStepName, Record<string, string>> = {
     preflight: { HI_CACHE_DIR: p.cacheDir, HI_MIN_FREE_GB: String(p.minFreeDiskGB) },
     "ssh-hardening": { HI_SSH_USER: p.sshUser },
     "nvidia-driver": {
       HI_DRIVER_BRANCH: branch,
       HI_OPEN_KERNEL_MODULES: p.gpu.openKernelModules ? "true" : "false",
+      ...(p.driver?.refresh !== undefined ? { HI_DRIVER_REFRESH: p.driver.refresh } : {}),
     },
     "reboot-if-required": { HI_DRIVER_BRANCH: branch },
     "container-toolkit": {},
@@ -194,12 +225,16 @@ export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
       // Only with monitoring across hosts, so other stacks' firewall step (and its trigger) is unchanged.
       ...(p.engine?.exporterPorts?.length ? { HI_EXPORTER_PORTS: p.engine.exporterPorts.join(",") } : {}),
     },
-    "cache-dir": { HI_CACHE_DIR: p.cacheDir },
+    "cache-dir": { HI_CACHE_DIR: p.cacheDir, HI_COMPILE_CACHE_DIRS: VLLM_COMPILE_CACHES.map((c) => c.subdir).join(",") },
+    // Gzipped and base64-encoded: one short line on the command line and in `plan`'s listing.
+    "engine-watchdog": { HI_WATCHDOG_PROGRAM_GZ: gzipSync(Buffer.from(watchdogProgram(), "utf8"), { level: 9 }).toString("base64"), HI_WATCHDOG_INTERVAL_S: String(WATCHDOG_INTERVAL_S) },
     "verify-gpus": {
       HI_GPU_COUNT: String(p.gpu.count),
       HI_GPU_NAME: p.gpu.smiName,
       HI_DRIVER_BRANCH: branch,
       ...(p.gpu.memoryMiB !== undefined ? { HI_GPU_MEMORY_MIB: String(p.gpu.memoryMiB) } : {}),
+      ...(p.engineImage ? { HI_ENGINE_IMAGE: imageName(p.engineImage.image) } : {}),
+      ...(cuda !== null ? { HI_CUDA_REQUIREMENT: cuda } : {}),
     },
   };
   return BOOTSTRAP_STEPS.map((name) => makeStep(name, readTemplate(name), envs[name]));
@@ -245,11 +280,12 @@ export function shellQuote(value: string): string {
 
 export interface CloudInitOptions {
   /**
-   * `text` (default) keeps the scripts readable in the user-data (about 90 KB); `gzip` stores
-   * each file as gzip+base64 (cloud-init's `gz+b64` encoding), about half the size. For the
-   * tightest limits (16 KB on some clouds), gzip the whole `text` output instead: cloud-init
-   * accepts gzip-compressed user-data, and the scripts' shared helper block then compresses
-   * once (about 20 KB).
+   * `text` (default) keeps the scripts readable in the user-data (about 170 KB for a host);
+   * `gzip` stores each file as gzip+base64 (cloud-init's `gz+b64` encoding), about half the
+   * size. For tight limits, gzip the whole `text` output instead: cloud-init accepts
+   * gzip-compressed user-data, and the scripts' shared helper block then compresses once
+   * (about 36 KB; measured 2026-11-30 for a single-GPU host, 22 KB before the driver holds and
+   * the engine watchdog). Clouds that cap user-data at 16 KB need the scripts fetched instead.
    */
   encoding?: "text" | "gzip";
 }
@@ -319,6 +355,19 @@ function validateParams(p: HostBootstrapParams): void {
   if (p.gpu.smiName.trim() === "") errors.push("gpu.smiName must not be empty");
   int("gpu.count", p.gpu.count, 1, 64);
   int("gpu.minDriverBranch", p.gpu.minDriverBranch, 100, 999);
+  if (p.driver) {
+    int("driver.branch", p.driver.branch, 100, 999);
+    if (p.driver.branch < p.gpu.minDriverBranch) {
+      errors.push(`driver.branch ${p.driver.branch} is below ${p.gpu.minDriverBranch}, the oldest branch for ${JSON.stringify(p.gpu.smiName)}`);
+    }
+    if (p.driver.refresh !== undefined && !/^[A-Za-z0-9._:-]{1,64}$/.test(p.driver.refresh)) {
+      errors.push(`driver.refresh must be 1-64 letters, digits and ._:-, got ${JSON.stringify(p.driver.refresh)}`);
+    }
+  }
+  const cuda = p.engineImage?.cudaRequirement;
+  if (cuda !== undefined && cuda !== null && !/^cuda>=[0-9]+(\.[0-9]+)*( |$)/.test(cuda)) {
+    errors.push(`engineImage.cudaRequirement must start with a term like cuda>=13.0, got ${JSON.stringify(cuda)}`);
+  }
   const dirParts = p.cacheDir.split("/");
   if (!CACHE_DIR.test(p.cacheDir) || dirParts.includes("..") || dirParts.includes(".")) {
     errors.push(`cacheDir must be an absolute path of letters, digits and ._+@=- without . or .. parts, got ${JSON.stringify(p.cacheDir)}`);

@@ -15,6 +15,7 @@ import type { Recommendation } from "../costs/recommendation";
 import { PEAK_TO_AVERAGE } from "../costs/shape";
 import { PATTERNS, TRAFFIC_SHAPES } from "../costs/types";
 import { SERIES_COLOURS, costChart, tierChart } from "./charts";
+import { CURVES_CSS, tierCurvesSection } from "./curves";
 import { attrs, escapeXml } from "./svg";
 
 /** Points per decade of the cost chart: enough for the self-hosted staircase to show. */
@@ -140,7 +141,7 @@ export function htmlReport(rec: Recommendation, curves: readonly CurvePoint[]): 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeXml(title)}</title>
-<style>${CSS}</style>
+<style>${CSS}${CURVES_CSS}</style>
 </head>
 <body>
 <h1>${escapeXml(title)}</h1>
@@ -154,6 +155,7 @@ ${costTable(rec)}
 <h2>GPU tiers</h2>
 <figure id="tier-figure">${tierChart(rec)}</figure>
 ${tierTable(rec)}
+${tierCurvesSection(rec)}
 ${assumptions(rec)}
 </body>
 </html>

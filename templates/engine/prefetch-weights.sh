@@ -14,6 +14,12 @@
 # Downloads resume: an interrupted run continues where it stopped, and files already in
 # the cache are not fetched again (so re-running is cheap).
 #
+# It pulls the image first and checks its own NVIDIA_REQUIRE_CUDA against the CUDA version the
+# host's driver supports (nvidia-smi), naming both when the driver is too old: the container
+# toolkit would otherwise refuse the engine at start, after the download. verify-gpus runs the
+# same check earlier from the plan's copy of the requirement (pinned image tags only); this
+# one reads the image itself, so an `engine.version` override is covered too.
+#
 # Environment (values arrive as quoted data; nothing here is spliced into code):
 #   HI_ENGINE_IMAGE   required. The engine image, pinned (repository:tag[@digest]).
 #   HI_CACHE_DIR      required. The host's model cache (made by the cache-dir step).
@@ -69,10 +75,38 @@ for repo in sys.argv[1:]:
     print(f"[hybrid-inference:prefetch-weights] {repo} is in the cache at {path}", flush=True)
 PY
 
+# The pulled image's NVIDIA_REQUIRE_CUDA against the driver's CUDA version.
+check_cuda() {
+  local env requirement have driver problem
+  if ! docker image inspect "$HI_ENGINE_IMAGE" >/dev/null 2>&1; then
+    say "pulling $HI_ENGINE_IMAGE"
+    docker pull --quiet "$HI_ENGINE_IMAGE" >/dev/null ||
+      die "could not pull $HI_ENGINE_IMAGE: check the tag exists and the host reaches its registry"
+  fi
+  env="$(docker image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$HI_ENGINE_IMAGE")" ||
+    die "could not inspect $HI_ENGINE_IMAGE after pulling it"
+  requirement="$(sed -n 's/^NVIDIA_REQUIRE_CUDA=//p' <<<"$env" | head -n 1)"
+  if [[ -z "$(cuda_required "$requirement")" ]]; then
+    say "$HI_ENGINE_IMAGE states no CUDA requirement (NVIDIA_REQUIRE_CUDA); nothing to check"
+    return 0
+  fi
+  have="$(driver_cuda_version)"
+  if [[ -z "$have" ]]; then
+    say "cannot check $HI_ENGINE_IMAGE's CUDA requirement (${requirement%% *}): nvidia-smi prints no CUDA version on this host"
+    return 0
+  fi
+  # The same table header that gives the CUDA version names the driver.
+  driver="$({ nvidia-smi 2>/dev/null || true; } | sed -nE 's/.*Driver Version: *([0-9.]+).*/\1/p' | head -n 1)"
+  problem="$(cuda_requirement_problem "$HI_ENGINE_IMAGE" "$requirement" "$driver" "$have")"
+  [[ -z "$problem" ]] || die "$problem"
+  say "$HI_ENGINE_IMAGE needs ${requirement%% *}; the driver supports CUDA $have"
+}
+
 main() {
   validate
   [[ -d "$ROOT$HI_CACHE_DIR" ]] || die "the model cache $HI_CACHE_DIR does not exist: run the host bootstrap (cache-dir step) first"
   command -v docker >/dev/null 2>&1 || die "docker not found: run the host bootstrap (docker step) first"
+  check_cuda
   mkdir -p "$ROOT$HI_ENGINE_CACHE_DIR"
   say "downloading $HI_MODEL_REPO${ADAPTERS[*]:+ and adapters ${ADAPTERS[*]}} into $HI_ENGINE_CACHE_DIR with $HI_ENGINE_IMAGE"
   if ! docker run --rm --pull missing \

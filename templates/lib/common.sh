@@ -95,3 +95,44 @@ print("\n".join(out))
 PY
 }
 
+
+# ---- the driver's CUDA version against an engine image's (verify-gpus, prefetch-weights) ----
+
+# The CUDA version the installed driver supports, as nvidia-smi prints it in its table header
+# ("CUDA Version: 13.0"); nothing when it prints none.
+driver_cuda_version() {
+  { nvidia-smi 2>/dev/null || true; } | sed -nE 's/.*CUDA Version: *([0-9]+(\.[0-9]+)*).*/\1/p' | head -n 1
+}
+
+# 0 when version $1 (major[.minor[.patch]]) is below version $2, compared numerically.
+version_lt() {
+  local IFS=. i a=() b=()
+  read -ra a <<<"$1"
+  read -ra b <<<"$2"
+  for i in 0 1 2; do
+    if ((10#${a[i]:-0} != 10#${b[i]:-0})); then
+      ((10#${a[i]:-0} < 10#${b[i]:-0}))
+      return
+    fi
+  done
+  return 1
+}
+
+# The CUDA version an image's NVIDIA_REQUIRE_CUDA asks for: its "cuda>=X.Y" term (the
+# container toolkit's syntax: space-separated alternatives, comma-joined conditions). The
+# "brand=…,driver>=…" alternatives next to it are forward compatibility for data-centre
+# cards with the cuda-compat package, which GeForce cards cannot use, so they are not read.
+cuda_required() {
+  grep -oE '(^|[[:space:]])cuda>=[0-9]+(\.[0-9]+)*' <<<"$1" | head -n 1 | sed -E 's/.*cuda>=//' || true
+}
+
+# One line saying why image $1 (whose NVIDIA_REQUIRE_CUDA is $2) cannot run on a driver
+# (version $3) that supports CUDA $4; nothing when it can, or when there is nothing to compare.
+cuda_requirement_problem() {
+  local image=$1 requirement=$2 driver=$3 have=$4 need
+  need="$(cuda_required "$requirement")"
+  [[ -n "$need" && -n "$have" ]] || return 0
+  if version_lt "$have" "$need"; then
+    printf '%s\n' "CUDA: the engine image $image requires CUDA >= $need (NVIDIA_REQUIRE_CUDA=${requirement%% *}), but the installed NVIDIA driver ${driver:-?} supports CUDA $have at most, so Docker would refuse to start it ('unsatisfied condition: cuda>=$need'). Raise driver.branch in the stack to a branch that supports CUDA $need (580 or later for CUDA 13), or pin an engine image built for CUDA $have or older (engine.version)"
+  fi
+}

@@ -18,6 +18,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   render: ["catalog", "config", "net", "plan"],
   costs: ["catalog", "config", "net", "plan"],
   report: ["catalog", "config", "costs", "plan"],
+  calibrate: ["catalog", "config", "net", "plan", "render"],
 };
 
 function tsFiles(dir: string): string[] {

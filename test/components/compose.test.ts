@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadPlan } from "../../core/load";
-import { dockerPart } from "../../core/render/docker";
+import { dockerPart } from "../../core/plan/docker";
 import { hostSteps, rebootWait } from "../../core/render/host-bootstrap";
 import { rawConfig, validValues } from "../fixtures";
 

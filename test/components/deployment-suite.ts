@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { renderTarget } from "../../core/render/target";
-import { dockerPart } from "../../core/render/docker";
+import { dockerPart } from "../../core/plan/docker";
+import { BOOTSTRAP_STEPS } from "../../core/render/host-bootstrap";
 import { CONTAINER, REMOTE_COMMAND, REMOTE_IMAGE, type StackRun, argv, plaintextOccurrences, runStack } from "./stack-harness";
 
 export function describeDeployment(stack: string, expectedArgv: Readonly<Record<string, readonly string[]>>): void {
@@ -53,6 +54,9 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
         expect(c["gpus"]).toBe("all");
         expect(c["shmSize"]).toBe(host.gpuCount > 1 ? 16384 : 4096);
         expect(c["restart"]).toBe("unless-stopped");
+        // The watchdog on the host restarts a hung engine: it finds it, and its policy, by these labels.
+        const labels = Object.fromEntries((c["labels"] as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+        expect(Object.keys(labels).some((k) => k.includes("watchdog"))).toBe(true);
         expect(c["logOpts"]).toEqual({ "max-size": "100m", "max-file": "5" });
         expect((c["healthcheck"] as { tests: string[] }).tests.join(" ")).toContain(`http://127.0.0.1:8000/health`);
       }
@@ -82,9 +86,11 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
       for (const cmd of run.ofType(REMOTE_COMMAND)) {
         const triggers = cmd.inputs["triggers"] as string[];
         for (const t of triggers) expect(t).toMatch(/^[a-f0-9]{64}$/);
-        // verify-gpus re-runs after any step changes; the reboot check also after a driver change; every other step only after its own.
-        expect(triggers).toHaveLength(cmd.name.endsWith("-verify-gpus") ? 9 : cmd.name.endsWith("-reboot-if-required") ? 2 : 1);
-        expect(cmd.inputs["stdin"]).toMatch(/^#!\/usr\/bin\/env bash/);
+        // verify-gpus and the reboot check re-run after any step changes (the reboot check reboots only when the driver needs it); every other step only after its own.
+        expect(triggers).toHaveLength(cmd.name.endsWith("-verify-gpus") || cmd.name.endsWith("-reboot-if-required") ? BOOTSTRAP_STEPS.length : 1);
+        // The benchmark's stdin starts with the engine key (secret as a whole); every other step's is its script.
+        if (cmd.name.endsWith("-benchmark-run")) expect(cmd.inputs["stdin"]).toBe("[secret]");
+        else expect(cmd.inputs["stdin"]).toMatch(/^#!\/usr\/bin\/env bash/);
       }
     });
 

@@ -10,7 +10,7 @@ import { MASKED_SECRET } from "../../core/config/source";
 import { STACK_KEYS } from "../../core/config/schema";
 import { loadPlan } from "../../core/load";
 import type { HostBootstrapParams, HostPlan } from "../../core/plan/types";
-import { dockerPart } from "../../core/render/docker";
+import { dockerPart } from "../../core/plan/docker";
 import { rawConfig } from "../fixtures";
 import type { ReadyHostOptions } from "./ssh-host";
 import { PROJECT } from "./toolchain";

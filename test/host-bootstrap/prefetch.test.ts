@@ -30,7 +30,7 @@ describe("prefetch-weights", () => {
     const r = sb.runText(SCRIPT, { ...env, HF_TOKEN: "hf_canary" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const [run] = sb.calls("docker");
+    const run = sb.calls("docker").find((c) => c[1] === "run");
     expect(run?.slice(0, 3)).toEqual(["docker", "run", "--rm"]);
     expect(run).toEqual(expect.arrayContaining(["--volume", "/var/lib/hybrid-inference/models:/root/.cache/huggingface", "--entrypoint", "python3", "vllm/vllm-openai:v0.33.0"]));
     expect(run).toEqual(expect.arrayContaining(["--env", "HF_HUB_CACHE=/root/.cache/huggingface/hub", "--env", "HUGGINGFACE_HUB_CACHE=/root/.cache/huggingface/hub"]));

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { dockerPart } from "../../core/render/docker";
+import { dockerPart } from "../../core/plan/docker";
 import { loadPlan } from "../../core/load";
 import { renderHostBootstrap, renderStepCommand } from "../../core/render/host-bootstrap";
 import { rawConfig, validValues } from "../fixtures";

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type MockRunResult, runProgramUnderMocks } from "../../cli/mock-run";
 import { loadPlan } from "../../core/load";
 import type { DeploymentPlan } from "../../core/plan/types";
-import { dockerPart } from "../../core/render/docker";
+import { dockerPart } from "../../core/plan/docker";
 import { k3sClusterPlan } from "../../core/render/kubernetes/k3s-bootstrap";
 import { kubernetesRouterUrl } from "../../core/render/kubernetes/workloads";
 import { litellmConfig } from "../../core/render/litellm-config";

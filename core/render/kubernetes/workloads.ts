@@ -162,6 +162,7 @@ function engineWorkload(plan: DeploymentPlan, group: EngineGroup, spec: Containe
   const volumes: Volume[] = [];
   const mounts: VolumeMount[] = [];
   const cachePath = modelCacheMount(plan.engine.kind, plan.spec.access.cache_dir).containerPath;
+  let compileCaches = 0;
   spec.volumes.forEach((v, i) => {
     if (v.containerPath === cachePath) {
       volumes.push(k.model_cache.type === "host_path"
@@ -169,6 +170,15 @@ function engineWorkload(plan: DeploymentPlan, group: EngineGroup, spec: Containe
         ? { name: "model-cache", hostPath: { path: v.hostPath, type: "DirectoryOrCreate" } }
         : { name: "model-cache", emptyDir: { sizeLimit: `${k.model_cache.size_limit_gb ?? Math.ceil(weightsGB * 1.5)}Gi` } });
       mounts.push({ name: "model-cache", mountPath: v.containerPath });
+    } else if (v.cache === "compile") {
+      // Compile caches (vLLM's torch.compile, FlashInfer's JIT) follow the model cache: on the
+      // node's disk next to it, kept across pod restarts; with empty_dir, per pod (a liveness
+      // restart still keeps them, a rescheduled pod compiles again). Written by the engine.
+      const name = `compile-cache-${compileCaches++}`;
+      volumes.push(k.model_cache.type === "host_path"
+        ? { name, hostPath: { path: v.hostPath, type: "DirectoryOrCreate" } }
+        : { name, emptyDir: {} });
+      mounts.push({ name, mountPath: v.containerPath });
     } else {
       // LoRA adapters on the nodes' local disk, read-only.
       volumes.push({ name: `adapter-${i}`, hostPath: { path: v.hostPath, type: "Directory" } });

@@ -13,7 +13,7 @@ import { reachableAddress } from "../../plan/docker";
 import type { DeploymentPlan, DockerTargetPlan, ImageRef } from "../../plan/types";
 import { hostPort } from "../../net/address";
 import { type ContainerSpec, routerContainerName } from "../containers";
-import { dockerPart } from "../docker";
+import { dockerPart } from "../../plan/docker";
 import { DCGM, JOBS } from "./metrics";
 import { MONITORING_IMAGES } from "./images";
 import { PROMETHEUS_RULE_FILE, type ScrapeTargets, renderBlackboxConfig, renderPrometheusConfig, scrapeJobs } from "./prometheus";
@@ -75,7 +75,7 @@ function exporters(plan: DeploymentPlan, target: DockerTargetPlan, hostName: str
     volumes: [{ hostPath: "/", containerPath: "/host", readOnly: true }],
     ports: publish(MONITORING_PORTS.nodeExporter),
     healthcheck: noHealth(wget(`http://127.0.0.1:${MONITORING_PORTS.nodeExporter}/metrics`)),
-    files: [], secretFiles: [],
+    files: [], secretFiles: [], labels: {},
   };
   const dcgm: ContainerSpec = {
     name: containerName(plan.spec.stack, "dcgm-exporter", hostName),
@@ -92,6 +92,7 @@ function exporters(plan: DeploymentPlan, target: DockerTargetPlan, hostName: str
     healthcheck: noHealth(["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${MONITORING_PORTS.dcgmExporter}`]),
     files: [{ path: DCGM_COUNTERS_PATH, content: dcgmCounters() }],
     secretFiles: [],
+    labels: {},
   };
   return [node, dcgm];
 }
@@ -143,6 +144,7 @@ export function renderDockerMonitoring(plan: DeploymentPlan, options: Monitoring
     healthcheck: noHealth(wget(`http://127.0.0.1:${MONITORING_PORTS.prometheus}/-/ready`)),
     files: [{ path: "/etc/prometheus/prometheus.yml", content: prometheusConfig }, { path: PROMETHEUS_RULE_FILE, content: ruleFile }],
     secretFiles: [],
+    labels: {},
   };
   const routerHostContainers: ContainerSpec[] = [prometheus];
   if (mp.grafana) {
@@ -162,6 +164,7 @@ export function renderDockerMonitoring(plan: DeploymentPlan, options: Monitoring
         ...Object.entries(dashboards).map(([name, json]) => ({ path: `/var/lib/grafana/dashboards/${name}`, content: json })),
       ],
       secretFiles: [],
+      labels: {},
     });
   }
   if (mp.alertmanager) {
@@ -175,6 +178,7 @@ export function renderDockerMonitoring(plan: DeploymentPlan, options: Monitoring
       files: [],
       // The receivers hold webhook URLs and tokens: the whole file is the stack's secret.
       secretFiles: [{ path: "/etc/alertmanager/alertmanager.yml", source: { kind: "config", configKey: mp.alertmanager.configKey } }],
+      labels: {},
     });
   }
   if (mp.edgeCertificate) {
@@ -186,6 +190,7 @@ export function renderDockerMonitoring(plan: DeploymentPlan, options: Monitoring
       healthcheck: noHealth(wget(`http://127.0.0.1:${MONITORING_PORTS.blackbox}/-/healthy`)),
       files: [{ path: "/etc/blackbox/blackbox.yml", content: renderBlackboxConfig(mp.edgeCertificate.domain) }],
       secretFiles: [],
+      labels: {},
     });
   }
   const hosts = target.hosts.map((h): DockerMonitoringHost => ({
