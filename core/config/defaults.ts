@@ -70,6 +70,8 @@ export const MONITORING_DEFAULTS = {
   scrape_interval_s: 15,
   grafana: false,
   prometheus_operator: false,
+  /** kube-prometheus-stack's usual namespace. */
+  operator_namespace: "monitoring",
 } as const;
 
 /**

@@ -282,8 +282,13 @@ export const monitoringSchema = z.strictObject({
   grafana_admin_password_secret: secretKeyName.optional(),
   /** Config key of a complete alertmanager.yml (its receivers hold webhooks and tokens), a secret: runs Alertmanager with it. */
   alertmanager_config_secret: secretKeyName.optional(),
-  /** kubernetes only: the cluster runs the Prometheus Operator, so render ServiceMonitors and a PrometheusRule instead of a Prometheus. */
+  /** kubernetes only: the cluster runs the Prometheus Operator, so render PodMonitors and a PrometheusRule instead of a Prometheus. */
   prometheus_operator: z.boolean().default(MONITORING_DEFAULTS.prometheus_operator),
+  /** kubernetes, with prometheus_operator: the namespace the operator's Prometheus runs in (the NetworkPolicies admit it). */
+  operator_namespace: k8sName.default(MONITORING_DEFAULTS.operator_namespace),
+  /** kubernetes, with prometheus_operator: labels the cluster's Prometheus selects PodMonitors and rules by (kube-prometheus-stack: `release: <its release>`). */
+  operator_labels: z.record(z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a Kubernetes label name"),
+    z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, "must be a Kubernetes label value (63 characters at most)")).default({}),
 }).superRefine((m, ctx) => {
   if (m.grafana && m.grafana_admin_password_secret === undefined) {
     ctx.addIssue({ code: "custom", path: ["grafana_admin_password_secret"], message: "is required with grafana: true (Grafana's default admin/admin login would be left on)",

@@ -82,6 +82,8 @@ export interface MonitoringPlan {
   readonly grafana: { readonly adminPasswordKey: string } | null;
   readonly alertmanager: { readonly configKey: string } | null;
   readonly prometheusOperator: boolean;
+  /** kubernetes with the Prometheus Operator: where its Prometheus runs, and the labels it selects our objects by. */
+  readonly operator: { readonly namespace: string; readonly labels: Readonly<Record<string, string>> };
   readonly engines: readonly EngineThresholds[];
   /** Share of self-hosted traffic the plan expects elsewhere: traffic.tokens_per_month above the engines' tokens/month. */
   readonly expectedSpillShare: number;
@@ -96,9 +98,9 @@ export interface MonitoringPlan {
 }
 
 /**
- * Where the frontier budget comes from. The router extension (issue 13, not merged yet) adds a
- * per-provider daily budget; until then a caller (and the tests) pass one here. When it lands,
- * read `plan.spec.router.frontier_budget` in `monitoringPlan` instead of this option.
+ * Inputs from outside the stack's `monitoring` keys. The frontier budget belongs to the router
+ * extension (issue 13, not merged yet): core/render/monitoring/options.ts reads it from there
+ * (`planMonitoring`, what every renderer calls); tests pass one here.
  */
 export interface MonitoringPlanOptions {
   readonly frontierBudgetUsdPerDay?: Readonly<Record<string, number>>;
@@ -140,6 +142,7 @@ export function monitoringPlan(plan: DeploymentPlan, options: MonitoringPlanOpti
     grafana: m.grafana && m.grafana_admin_password_secret ? { adminPasswordKey: m.grafana_admin_password_secret } : null,
     alertmanager: m.alertmanager_config_secret ? { configKey: m.alertmanager_config_secret } : null,
     prometheusOperator: m.prometheus_operator,
+    operator: { namespace: m.operator_namespace, labels: { ...m.operator_labels } },
     engines,
     expectedSpillShare: Math.round(expectedSpillShare * 1000) / 1000,
     spillAlertShare: Math.min(1, Math.round((expectedSpillShare + SPILL_SHARE_MARGIN) * 1000) / 1000),

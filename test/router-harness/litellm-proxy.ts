@@ -167,6 +167,10 @@ export function offlineEnvironment(home: string, trapUrl: string): Record<string
   return {
     PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: home,
+    // Temp files in the proxy's own directory: LiteLLM puts its Prometheus multiprocess files in
+    // <tmp>/litellm_prometheus_multiproc and wipes that at start, which two proxies sharing /tmp
+    // (parallel tests) would do to each other.
+    TMPDIR: home,
     LANG: "C.UTF-8",
     PYTHONUNBUFFERED: "1",
     LITELLM_MODE: "PRODUCTION",

@@ -52,6 +52,8 @@ export interface VllmEngineStubOptions {
 
 export class VllmEngineStub {
   failing = false;
+  /** Milliseconds each request holds its slot; a test may lengthen it to make a queue last. */
+  serviceMs: number;
   private running = 0;
   private readonly waiters: (() => void)[] = [];
   private promptTokens = 0;
@@ -66,6 +68,7 @@ export class VllmEngineStub {
   port = 0;
 
   constructor(private readonly options: VllmEngineStubOptions) {
+    this.serviceMs = options.serviceMs;
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
 
@@ -116,15 +119,16 @@ export class VllmEngineStub {
     const arrived = Date.now();
     await this.acquire();
     const started = Date.now();
-    await new Promise((r) => setTimeout(r, this.options.serviceMs));
+    const serviceMs = this.serviceMs;
+    await new Promise((r) => setTimeout(r, serviceMs));
     this.release();
     const out = this.options.outputTokens ?? 20;
     const inp = this.options.promptTokens ?? 10;
     const total = (Date.now() - arrived) / 1000;
     const queued = (started - arrived) / 1000;
     this.queue.observe(queued);
-    this.ttft.observe(queued + this.options.serviceMs / 1000 / 4);
-    for (let i = 0; i < out - 1; i++) this.itl.observe((this.options.serviceMs / 1000) * 0.75 / Math.max(1, out - 1));
+    this.ttft.observe(queued + serviceMs / 1000 / 4);
+    for (let i = 0; i < out - 1; i++) this.itl.observe((serviceMs / 1000) * 0.75 / Math.max(1, out - 1));
     this.e2e.observe(total);
     this.promptTokens += inp;
     this.generationTokens += out;

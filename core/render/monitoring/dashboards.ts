@@ -8,9 +8,10 @@
  */
 import type { Dashboard, Panel, ThresholdsConfig, ThresholdsMode } from "@grafana/schema";
 import { stringify } from "yaml";
-import { monitoringPlan, type EngineThresholds } from "../../plan/monitoring";
+import type { EngineThresholds } from "../../plan/monitoring";
+import { planMonitoring } from "./options";
 import type { DeploymentPlan } from "../../plan/types";
-import { DCGM, JOBS, NODE, RECORDED, ROUTER_EXTENSION, VLLM } from "./metrics";
+import { DCGM, GPU_MODEL_LABEL, JOBS, NODE, RECORDED, ROUTER_EXTENSION, VLLM } from "./metrics";
 import { cacheMountPoints } from "./rules";
 import { exactly } from "./router-series";
 
@@ -97,7 +98,7 @@ function enginePanels(e: EngineThresholds, sloTtftS: number | undefined, sloTpot
 
 /** Every dashboard, keyed by its file name. */
 export function renderDashboards(plan: DeploymentPlan): Record<string, string> {
-  const mp = monitoringPlan(plan);
+  const mp = planMonitoring(plan);
   const slo = plan.hosts[0]?.replicaCapacity.slo;
   const ttft = slo?.ttftMs !== undefined ? slo.ttftMs / 1000 : undefined;
   const tpot = slo?.tpotMs !== undefined ? slo.tpotMs / 1000 : undefined;
@@ -113,8 +114,10 @@ export function renderDashboards(plan: DeploymentPlan): Record<string, string> {
       queries: [{ expr: RECORDED.frontierSpendPerDay, legend: "{{provider}}" }] },
     { title: "Router latency (median)", description: "Whole requests through the router, median over 5 minutes.", unit: "s",
       queries: [{ expr: RECORDED.routerLatencyP50, legend: "p50" }] },
-    { title: "Escalations", description: `Weak answers re-asked of the frontier tier, by reason (router extension: ${ROUTER_EXTENSION.escalations}).`, unit: "reqps",
-      queries: [{ expr: `sum by (reason) (rate(${ROUTER_EXTENSION.escalations}[5m]))`, legend: "{{reason}}" }] },
+    { title: "Escalations", description: `Weak answers re-asked of the frontier tier, by reason and outcome (router extension: ${ROUTER_EXTENSION.escalations}).`, unit: "reqps",
+      queries: [{ expr: `sum by (reason, outcome) (rate(${ROUTER_EXTENSION.escalations}[5m]))`, legend: "{{reason}} {{outcome}}" }] },
+    { title: "Why requests left the engines", description: `Requests the router extension did not send to an engine, by engine and reason (down, rate, waiting, kv, running, failed): ${ROUTER_EXTENSION.engineRefusals}.`, unit: "reqps",
+      queries: [{ expr: `sum by (engine, reason) (rate(${ROUTER_EXTENSION.engineRefusals}[5m]))`, legend: "{{engine}} {{reason}}" }] },
     { title: "Engines: requests running", description: "Per engine; compare with each host's dashboard for its planned figure.", unit: "short",
       queries: [{ expr: RECORDED.engineRunning, legend: "{{host}}" }] },
     { title: "Engines: requests waiting", description: "Per engine: requests queued for a batch slot.", unit: "short",
@@ -128,22 +131,35 @@ export function renderDashboards(plan: DeploymentPlan): Record<string, string> {
   out["fleet.json"] = json(dashboard(`${uid(stack)}-fleet`, `hybrid-inference ${stack}: fleet`, fleet, ["hybrid-inference", stack]));
   const mounts = exactly(cacheMountPoints(mp.modelCache.dir));
   for (const e of mp.engines) {
-    const h = `host="${e.name}"`;
+    const h = exporterSelector(plan, e.name);
     const gpu: PanelSpec[] = [
-      { title: "GPU utilisation", description: "Per card (DCGM).", unit: "percent", queries: [{ expr: `${DCGM.gpuUtil}{job="${JOBS.gpu}",${h}}`, legend: "GPU {{gpu}}" }] },
-      { title: "GPU memory used", description: "Per card; vLLM reserves gpu_memory_utilization of it at start.", unit: "decmbytes", queries: [{ expr: `${DCGM.fbUsed}{job="${JOBS.gpu}",${h}}`, legend: "GPU {{gpu}}" }] },
+      { title: "GPU utilisation", description: "Per card (DCGM).", unit: "percent", queries: [{ expr: `${DCGM.gpuUtil}{job="${JOBS.gpu}",${h}}`, legend: "{{host}} GPU {{gpu}}" }] },
+      { title: "GPU memory used", description: "Per card; vLLM reserves gpu_memory_utilization of it at start.", unit: "decmbytes", queries: [{ expr: `${DCGM.fbUsed}{job="${JOBS.gpu}",${h}}`, legend: "{{host}} GPU {{gpu}}" }] },
       { title: "GPU temperature", description: "Per card, with the card's own slowdown temperature.", unit: "celsius",
-        queries: [{ expr: `${DCGM.gpuTemp}{job="${JOBS.gpu}",${h}}`, legend: "GPU {{gpu}}" }, { expr: `${DCGM.slowdownTemp}{job="${JOBS.gpu}",${h}}`, legend: "slowdown GPU {{gpu}}" }] },
-      { title: "GPU power", description: "Per card.", unit: "watt", queries: [{ expr: `${DCGM.power}{job="${JOBS.gpu}",${h}}`, legend: "GPU {{gpu}}" }] },
-      { title: "XID errors", description: "Driver-reported GPU errors in the exporter's window, by XID.", unit: "short", queries: [{ expr: `${DCGM.xidErrors}{job="${JOBS.gpu}",${h}}`, legend: "XID {{xid}} GPU {{gpu}}" }] },
+        queries: [{ expr: `${DCGM.gpuTemp}{job="${JOBS.gpu}",${h}}`, legend: "{{host}} GPU {{gpu}}" }, { expr: `${DCGM.slowdownTemp}{job="${JOBS.gpu}",${h}}`, legend: "slowdown {{host}} GPU {{gpu}}" }] },
+      { title: "GPU power", description: "Per card.", unit: "watt", queries: [{ expr: `${DCGM.power}{job="${JOBS.gpu}",${h}}`, legend: "{{host}} GPU {{gpu}}" }] },
+      { title: "XID errors", description: "Driver-reported GPU errors in the exporter's window, by XID.", unit: "short", queries: [{ expr: `${DCGM.xidErrors}{job="${JOBS.gpu}",${h}}`, legend: "XID {{xid}} {{host}} GPU {{gpu}}" }] },
       { title: "Model cache disk free", description: `Free bytes on the filesystems that can hold ${mp.modelCache.dir}; the line is one more copy of the weights.`, unit: "bytes", plannedMax: mp.modelCache.minFreeBytes,
-        queries: [{ expr: `${NODE.filesystemAvail}{job="${JOBS.node}",${h},mountpoint=~"${mounts}"}`, legend: "{{mountpoint}}" }] },
+        queries: [{ expr: `${NODE.filesystemAvail}{job="${JOBS.node}",${h},mountpoint=~"${mounts}"}`, legend: "{{host}} {{mountpoint}}" }] },
       { title: "Engine errors", description: "Requests the engine finished by abort or error, per second.", unit: "reqps",
-        queries: [{ expr: `sum by (finished_reason) (rate(${VLLM.requestSuccess}{job="${JOBS.engine}",${h},finished_reason=~"abort|error"}[5m]))`, legend: "{{finished_reason}}" }] },
+        queries: [{ expr: `sum by (finished_reason) (rate(${VLLM.requestSuccess}{job="${JOBS.engine}",host="${e.name}",finished_reason=~"abort|error"}[5m]))`, legend: "{{finished_reason}}" }] },
     ];
     out[`host-${e.name}.json`] = json(dashboard(`${uid(stack)}-${e.name}`.slice(0, 40), `hybrid-inference ${stack}: ${e.name}`, [...enginePanels(e, ttft, tpot), ...gpu], ["hybrid-inference", stack, e.name]));
   }
   return out;
+}
+
+/**
+ * How a host's dashboard selects its exporters' series. Docker: the host's own (`host` is the
+ * stack's host). Kubernetes: exporters are labelled with their node and GPU model
+ * (core/render/monitoring/kubernetes.ts), and an engine group runs on the nodes of its GPU
+ * model, so its dashboard shows those nodes' cards and disks.
+ */
+export function exporterSelector(plan: DeploymentPlan, engine: string): string {
+  if (plan.target.kind === "docker") return `host="${engine}"`;
+  const group = plan.target.placement.groups.find((g) => g.name === engine);
+  if (!group) throw new Error(`no engine group ${engine} in the plan`);
+  return `${GPU_MODEL_LABEL}="${group.gpu.id}"`;
 }
 
 function uid(stack: string): string {

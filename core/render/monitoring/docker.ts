@@ -8,7 +8,8 @@
  * them). An engine host's exporters publish on its private address, where the firewall admits the
  * router host alone (core/plan/docker.ts adds their ports to the engine host's rule).
  */
-import { MONITORING_PORTS, type MonitoringPlan, monitoringPlan, type MonitoringPlanOptions } from "../../plan/monitoring";
+import { MONITORING_PORTS, type MonitoringPlan, type MonitoringPlanOptions } from "../../plan/monitoring";
+import { planMonitoring } from "./options";
 import { reachableAddress } from "../../plan/docker";
 import type { DeploymentPlan, DockerTargetPlan, ImageRef } from "../../plan/types";
 import { hostPort } from "../../net/address";
@@ -16,7 +17,7 @@ import { type ContainerSpec, routerContainerName } from "../containers";
 import { dockerPart } from "../../plan/docker";
 import { DCGM, JOBS } from "./metrics";
 import { MONITORING_IMAGES } from "./images";
-import { PROMETHEUS_RULE_FILE, type ScrapeTargets, renderBlackboxConfig, renderPrometheusConfig, scrapeJobs } from "./prometheus";
+import { PROMETHEUS_CONFIG_FILE, PROMETHEUS_RULE_FILE, type ScrapeTargets, renderBlackboxConfig, renderPrometheusConfig, scrapeJobs } from "./prometheus";
 import { monitoringRules, renderRuleFile, renderRuleTests } from "./rules";
 import { renderDashboards, grafanaProvisioning } from "./dashboards";
 
@@ -60,25 +61,30 @@ function containerName(stack: string, what: string, host?: string): string {
   return host ? `${host}-${what}` : `${stack}-${what}`;
 }
 
-function exporters(plan: DeploymentPlan, target: DockerTargetPlan, hostName: string): ContainerSpec[] {
-  const t = target.hosts.find((h) => h.name === hostName)!;
-  const host = plan.hosts.find((h) => h.name === hostName)!;
-  // On another host than the router's, published on the private address for the router host only.
-  const publish = (port: number) => (t.runsRouter ? [] : [{ internal: port, external: port, ip: reachableAddress(host) }]);
-  const node: ContainerSpec = {
-    name: containerName(plan.spec.stack, "node-exporter", hostName),
+type Published = ContainerSpec["ports"];
+
+/**
+ * The node exporter (both targets): the host's filesystems read through /host (mount points
+ * reported without the prefix); its own network namespace, so network figures are the
+ * container's (the host's are not needed here). Docker's and the kubelet's own mounts are skipped.
+ */
+export function nodeExporterSpec(name: string, ports: Published): ContainerSpec {
+  return {
+    name,
     image: MONITORING_IMAGES.nodeExporter,
-    // The host's filesystems through /host (mount points reported without the prefix); its own
-    // network namespace, so network figures are the container's (the host's are not needed here).
-    command: ["--path.rootfs=/host", `--web.listen-address=:${MONITORING_PORTS.nodeExporter}`, "--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys|var/lib/docker/.+)($|/)"],
+    command: ["--path.rootfs=/host", `--web.listen-address=:${MONITORING_PORTS.nodeExporter}`, "--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys|var/lib/docker/.+|var/lib/kubelet/.+)($|/)"],
     env: {}, secretEnv: {}, gpus: null,
     volumes: [{ hostPath: "/", containerPath: "/host", readOnly: true }],
-    ports: publish(MONITORING_PORTS.nodeExporter),
+    ports,
     healthcheck: noHealth(wget(`http://127.0.0.1:${MONITORING_PORTS.nodeExporter}/metrics`)),
     files: [], secretFiles: [], labels: {},
   };
-  const dcgm: ContainerSpec = {
-    name: containerName(plan.spec.stack, "dcgm-exporter", hostName),
+}
+
+/** NVIDIA's DCGM exporter (both targets), reading the fields in dcgmCounters(). */
+export function dcgmExporterSpec(name: string, ports: Published): ContainerSpec {
+  return {
+    name,
     image: MONITORING_IMAGES.dcgmExporter,
     command: ["-f", DCGM_COUNTERS_PATH, "-a", `:${MONITORING_PORTS.dcgmExporter}`],
     // The image is built on a CUDA 13.2 base whose NVIDIA_REQUIRE_CUDA the container toolkit checks
@@ -88,13 +94,44 @@ function exporters(plan: DeploymentPlan, target: DockerTargetPlan, hostName: str
     // Reads every card's fields; takes no compute from the engine.
     gpus: "all",
     volumes: [],
-    ports: publish(MONITORING_PORTS.dcgmExporter),
+    ports,
     healthcheck: noHealth(["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${MONITORING_PORTS.dcgmExporter}`]),
     files: [{ path: DCGM_COUNTERS_PATH, content: dcgmCounters() }],
     secretFiles: [],
     labels: {},
   };
-  return [node, dcgm];
+}
+
+/** Prometheus (both targets): its config and rule file, its data in `/prometheus`, kept `retentionDays`. */
+export function prometheusSpec(name: string, mp: MonitoringPlan, config: string, ruleFile: string, ports: Published): ContainerSpec {
+  return {
+    name,
+    image: MONITORING_IMAGES.prometheus,
+    command: [
+      `--config.file=${PROMETHEUS_CONFIG_FILE}`,
+      "--storage.tsdb.path=/prometheus",
+      `--storage.tsdb.retention.time=${mp.retentionDays}d`,
+      `--web.listen-address=:${MONITORING_PORTS.prometheus}`,
+    ],
+    env: {}, secretEnv: {}, gpus: null,
+    volumes: [{ hostPath: PROMETHEUS_DATA_DIR, containerPath: "/prometheus", readOnly: false }],
+    ports,
+    healthcheck: noHealth(wget(`http://127.0.0.1:${MONITORING_PORTS.prometheus}/-/ready`)),
+    files: [{ path: PROMETHEUS_CONFIG_FILE, content: config }, { path: PROMETHEUS_RULE_FILE, content: ruleFile }],
+    secretFiles: [],
+    labels: {},
+  };
+}
+
+function exporters(plan: DeploymentPlan, target: DockerTargetPlan, hostName: string): ContainerSpec[] {
+  const t = target.hosts.find((h) => h.name === hostName)!;
+  const host = plan.hosts.find((h) => h.name === hostName)!;
+  // On another host than the router's, published on the private address for the router host only.
+  const publish = (port: number) => (t.runsRouter ? [] : [{ internal: port, external: port, ip: reachableAddress(host) }]);
+  return [
+    nodeExporterSpec(containerName(plan.spec.stack, "node-exporter", hostName), publish(MONITORING_PORTS.nodeExporter)),
+    dcgmExporterSpec(containerName(plan.spec.stack, "dcgm-exporter", hostName), publish(MONITORING_PORTS.dcgmExporter)),
+  ];
 }
 
 /** Where Prometheus on the router host finds each target. */
@@ -117,7 +154,7 @@ export function dockerScrapeTargets(plan: DeploymentPlan): ScrapeTargets {
 }
 
 export function renderDockerMonitoring(plan: DeploymentPlan, options: MonitoringPlanOptions = {}): DockerMonitoring | null {
-  const mp = monitoringPlan(plan, options);
+  const mp = planMonitoring(plan, options);
   if (!mp.enabled || plan.target.kind !== "docker") return null;
   const target = dockerPart(plan);
   const stack = plan.spec.stack;
@@ -128,24 +165,8 @@ export function renderDockerMonitoring(plan: DeploymentPlan, options: Monitoring
   const dashboards = renderDashboards(plan);
 
   const local = (port: number) => [{ internal: port, external: port, ip: "127.0.0.1" }];
-  const prometheus: ContainerSpec = {
-    name: containerName(stack, "prometheus"),
-    image: MONITORING_IMAGES.prometheus,
-    command: [
-      "--config.file=/etc/prometheus/prometheus.yml",
-      "--storage.tsdb.path=/prometheus",
-      `--storage.tsdb.retention.time=${mp.retentionDays}d`,
-      `--web.listen-address=:${MONITORING_PORTS.prometheus}`,
-    ],
-    env: {}, secretEnv: {}, gpus: null,
-    volumes: [{ hostPath: PROMETHEUS_DATA_DIR, containerPath: "/prometheus", readOnly: false }],
-    // The UI on the router host's loopback only: `ssh -L 9090:127.0.0.1:9090 <router host>`.
-    ports: local(MONITORING_PORTS.prometheus),
-    healthcheck: noHealth(wget(`http://127.0.0.1:${MONITORING_PORTS.prometheus}/-/ready`)),
-    files: [{ path: "/etc/prometheus/prometheus.yml", content: prometheusConfig }, { path: PROMETHEUS_RULE_FILE, content: ruleFile }],
-    secretFiles: [],
-    labels: {},
-  };
+  // The UI on the router host's loopback only: `ssh -L 9090:127.0.0.1:9090 <router host>`.
+  const prometheus = prometheusSpec(containerName(stack, "prometheus"), mp, prometheusConfig, ruleFile, local(MONITORING_PORTS.prometheus));
   const routerHostContainers: ContainerSpec[] = [prometheus];
   if (mp.grafana) {
     const provisioning = grafanaProvisioning(`http://${containerName(stack, "prometheus")}:${MONITORING_PORTS.prometheus}`);

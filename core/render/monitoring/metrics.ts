@@ -89,28 +89,45 @@ export const LITELLM = {
 } as const;
 
 /**
- * The router extension's own metrics (templates/router/hybrid_router), for what LiteLLM cannot
- * count: escalations of weak answers, spill-over decided by live engine load, and spend under its
- * frontier budget. Names and labels are a contract between this module and the extension.
+ * The router extension's own metrics (templates/router/hybrid_router, issue 13, branch router-ext):
+ * what LiteLLM cannot count. On that branch the extension keeps these figures in its SQLite state
+ * (callback.py `state.incr`: `escalation_<reason>`, `escalation_failed_<reason>`,
+ * `stream_continued`, `stream_broken`; admission refusals per engine with a reason; the `spend`
+ * table per provider and UTC day) and exports none to Prometheus yet. These names and labels are
+ * the contract for its exporter, with the label values it already uses. Registered with
+ * prometheus_client in its workers, they reach Prometheus through the router's metrics port like
+ * LiteLLM's own (multiprocess mode: PROMETHEUS_MULTIPROC_DIR, which that port aggregates); a
+ * Counter named `x` is served as `x_total`.
  */
 export const ROUTER_EXTENSION = {
-  /** Counter. tier: self_hosted | managed | frontier; model: the requested model; deployment: the LiteLLM model id. */
-  requests: "hybrid_router_requests_total",
-  /** Counter. engine: the upstream (host or engine group) whose load sent the request elsewhere. */
-  spill: "hybrid_router_spill_total",
-  /** Counter. from, to: tiers. */
-  fallbacks: "hybrid_router_fallbacks_total",
-  /** Counter. reason: length | empty | refusal | logprob | hard_tag. */
+  /**
+   * Counter. engine: the host or engine group; reason: why the extension did not send a request
+   * to it (admission.py verdicts: down | rate | waiting | kv | running; callback.py: failed, an
+   * engine that already failed this request). Each refusal sends the request to the next tier.
+   */
+  engineRefusals: "hybrid_router_engine_refusals_total",
+  /** Counter. reason: length | empty | refusal | logprob (confidence.py); outcome: escalated | failed. */
   escalations: "hybrid_router_escalations_total",
-  /** Counter, USD. provider: the frontier provider id. */
-  frontierSpendUsd: "hybrid_router_frontier_spend_usd_total",
-  /** Histogram, seconds, of whole requests through the router. */
-  requestDuration: "hybrid_router_request_duration_seconds",
+  /** Counter. outcome: continued | broken: streams an upstream broke mid-answer (`mid_stream` mode). */
+  streamBreaks: "hybrid_router_stream_breaks_total",
+  /** Gauge, USD. provider: today's (UTC) frontier spend, as the extension's budget guard counts it. */
+  frontierSpendToday: "hybrid_router_frontier_spend_today_usd",
+  /** Counter. provider: requests refused because the provider's daily budget was spent. */
+  budgetRefusals: "hybrid_router_budget_refusals_total",
 } as const;
+
+/**
+ * Kubernetes: the catalog GPU model (`rtx-4090`) of the node an exporter runs on, from its pod's
+ * label; an engine group's dashboard selects its nodes' cards by it.
+ */
+export const GPU_MODEL_LABEL = "gpu_model";
 
 /** Labels every target gets from our scrape configuration (never from the exporter). */
 export const TARGET_LABELS = {
-  /** The stack's host (docker) or engine group (kubernetes) the series is about. */
+  /**
+   * The stack's host (docker), or on kubernetes: the engine group for engine series, the node for
+   * exporter series (GPU and disk problems are a node's).
+   */
   host: "host",
   /** self_hosted | managed | frontier, on router series after the recording rules. */
   tier: "tier",

@@ -164,11 +164,45 @@ function engineAlerts(engines: readonly EngineThresholds[], interval: number): A
   return out;
 }
 
+/**
+ * Kubernetes: fewer engine replicas serving than the plan placed. A pod that runs but does not
+ * answer is EngineDown; one that never runs (Pending: no node with a free card, an image that
+ * does not pull) is no scrape target at all, so only a count against the plan sees it. It waits
+ * out a replica's planned start (download and load) and five minutes more.
+ */
+function replicaAlerts(engines: readonly EngineThresholds[], startupSeconds: number, interval: number): AlertRule[] {
+  const forSeconds = Math.ceil((startupSeconds + 300) / 60) * 60;
+  const replicas = (e: EngineThresholds, n: number) => `${n} ${n === 1 ? "replica" : "replicas"} of ${e.name}`;
+  const up = (e: EngineThresholds, i: number, value: 0 | 1): SeriesInput => ({
+    series: `up{job="${JOBS.engine}",host="${e.name}",instance="10.42.${engines.indexOf(e)}.${i + 1}:8000"}`,
+    values: `${value}x${Math.ceil(forSeconds / interval) + 4}`,
+  });
+  // Every other group serves all its replicas in both cases: the rule is one per group.
+  const others = (e: EngineThresholds) => engines.filter((o) => o !== e).flatMap((o) => Array.from({ length: o.replicas }, (_, i) => up(o, i, 1)));
+  return engines.map((e): AlertRule => ({
+    alert: "EngineReplicasMissing",
+    expr: `(count(up{job="${JOBS.engine}",host="${e.name}"} == 1) or vector(0)) < ${e.replicas}`,
+    for: dur(forSeconds),
+    labels: { severity: "warning", host: e.name },
+    annotations: {
+      summary: `engine group ${e.name}: fewer than ${e.replicas} ${e.replicas === 1 ? "replica" : "replicas"} serving`,
+      description: `The plan places ${replicas(e, e.replicas)}; fewer have answered /metrics for ${dur(forSeconds)} (a replica's planned start and 5 minutes). Look for Pending pods: kubectl get pods -l hybrid-inference/engine-group=${e.name}.`,
+    },
+    // One replica fewer than planned serves (a single replica: its pod runs but does not answer).
+    fires: {
+      input: [...(e.replicas > 1 ? Array.from({ length: e.replicas - 1 }, (_, i) => up(e, i, 1)) : [up(e, 0, 0)]), ...others(e)],
+      labels: { host: e.name },
+    },
+    quiet: { input: [...Array.from({ length: e.replicas }, (_, i) => up(e, i, 1)), ...others(e)] },
+  }));
+}
+
 /** Every alert with its test cases. */
 function alertRules(plan: DeploymentPlan, mp: MonitoringPlan, t: RouterTiers): AlertRule[] {
   const interval = mp.scrapeIntervalSeconds;
   const n = (s: number) => Math.ceil(s / interval) + 4;
   const out = engineAlerts(mp.engines, interval);
+  if (plan.target.kind === "kubernetes") out.push(...replicaAlerts(mp.engines, plan.engine.startupSeconds, interval));
   const hostName = plan.hosts[0]!.name;
 
   // Router: down for as long as its own health check takes to say so (15 s x 3).
@@ -306,19 +340,34 @@ export function monitoringRules(plan: DeploymentPlan, mp: MonitoringPlan): Monit
   return { recording: recordingRules(tiers), alerts: alertRules(plan, mp, tiers) };
 }
 
+export interface RuleGroup {
+  readonly name: string;
+  readonly interval: string;
+  readonly rules: {
+    readonly record?: string;
+    readonly alert?: string;
+    readonly expr: string;
+    readonly for?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
+  }[];
+}
+
+/** The rule groups: what a rule file holds (`groups:`), and a PrometheusRule's spec. */
+export function ruleGroups(rules: MonitoringRules, intervalSeconds: number): RuleGroup[] {
+  return [
+    { name: "hybrid-inference-recording", interval: dur(intervalSeconds), rules: rules.recording.map((r) => ({ record: r.record, expr: r.expr, ...(r.labels ? { labels: r.labels } : {}) })) },
+    {
+      name: "hybrid-inference-alerts",
+      interval: dur(intervalSeconds),
+      rules: rules.alerts.map((a) => ({ alert: a.alert, expr: a.expr, for: a.for, labels: a.labels, annotations: a.annotations })),
+    },
+  ];
+}
+
 /** The rule file Prometheus loads (`rule_files`), as YAML. */
 export function renderRuleFile(rules: MonitoringRules, intervalSeconds: number): string {
-  const doc = {
-    groups: [
-      { name: "hybrid-inference-recording", interval: dur(intervalSeconds), rules: rules.recording.map((r) => ({ record: r.record, expr: r.expr, ...(r.labels ? { labels: r.labels } : {}) })) },
-      {
-        name: "hybrid-inference-alerts",
-        interval: dur(intervalSeconds),
-        rules: rules.alerts.map((a) => ({ alert: a.alert, expr: a.expr, for: a.for, labels: a.labels, annotations: a.annotations })),
-      },
-    ],
-  };
-  return `# Rendered by hybrid-inference from the plan: thresholds from the planned capacity.\n${stringify(doc, { lineWidth: 0 })}`;
+  return `# Rendered by hybrid-inference from the plan: thresholds from the planned capacity.\n${stringify({ groups: ruleGroups(rules, intervalSeconds) }, { lineWidth: 0 })}`;
 }
 
 /**
