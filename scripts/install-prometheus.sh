@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Installs Prometheus with promtool (Debian package "prometheus", 2.42 on Debian 12) and the node
-# exporter ("prometheus-node-exporter", 1.5) for test/monitoring: promtool checks the rendered
-# config and rules and runs the rendered rule unit tests; the tests start their own Prometheus and
-# node exporter on 127.0.0.1, on free ports, with their data in a temp directory.
+# Installs Prometheus with promtool (Debian package "prometheus", 2.42 on Debian 12), the node
+# exporter ("prometheus-node-exporter", 1.5) and Alertmanager with amtool ("prometheus-alertmanager",
+# 0.25) for test/monitoring: promtool checks the rendered config and rules and runs the rendered rule
+# unit tests, amtool checks an Alertmanager config as the stack's secret holds it; the tests start
+# their own Prometheus, node exporter and Alertmanager on 127.0.0.1, on free ports, with their data
+# in a temp directory.
 #
 # The packages' own services are NOT started (scripts/lib/apt-install.sh denies service starts for
-# the duration of the install), so nothing listens on 9090 or 9100 because of this script.
+# the duration of the install), so nothing listens on 9090, 9093 or 9100 because of this script.
 # It also installs Python's prometheus_client (PyPI) into .venv/prometheus-client, outside the
 # shared LiteLLM venv: LiteLLM 1.108.7 declares it only in its `proxy-runtime` extra (which its
 # Docker image installs, `litellm[proxy]` does not), and its Prometheus callback and
 # --prometheus_metrics_port need it. The tests put that directory on the proxy's PYTHONPATH.
-# Idempotent: does nothing when prometheus, promtool, prometheus-node-exporter and the pinned
-# prometheus_client are on disk.
+# Idempotent: does nothing when prometheus, promtool, prometheus-node-exporter, the Alertmanager
+# with amtool and the pinned prometheus_client are on disk.
 # Debian/Ubuntu only (CI runs Debian 12 as root); uses sudo when not root.
 set -euo pipefail
 
@@ -39,14 +41,14 @@ install_client() {
   say "installed ${PROMETHEUS_CLIENT} into ${client_dir#"${repo_root}/"}"
 }
 
-have() { [[ -x /usr/bin/prometheus && -x /usr/bin/promtool && -x /usr/bin/prometheus-node-exporter ]]; }
+have() { [[ -x /usr/bin/prometheus && -x /usr/bin/promtool && -x /usr/bin/prometheus-node-exporter && -x /usr/bin/prometheus-alertmanager && -x /usr/bin/amtool ]]; }
 
 install_client
 if have; then
   say "already installed ($(/usr/bin/prometheus --version 2>&1 | head -n 1); $(/usr/bin/prometheus-node-exporter --version 2>&1 | head -n 1))"
   exit 0
 fi
-hi_apt_install prometheus prometheus-node-exporter || exit 1
-have || { say "the packages installed but /usr/bin/prometheus, promtool or prometheus-node-exporter is missing" >&2; exit 1; }
+hi_apt_install prometheus prometheus-node-exporter prometheus-alertmanager || exit 1
+have || { say "the packages installed but /usr/bin/prometheus, promtool, prometheus-node-exporter, prometheus-alertmanager or amtool is missing" >&2; exit 1; }
 # A package that started its service anyway (no policy-rc.d honoured) would hold 9090/9100: say so.
 say "installed $(/usr/bin/prometheus --version 2>&1 | head -n 1) (services not started; the tests run their own on 127.0.0.1)"

@@ -176,8 +176,8 @@ export function dashboardQueries(dashboardJson: string): string[] {
   return (d.panels ?? []).flatMap((p) => ("targets" in p && Array.isArray(p.targets) ? p.targets : []).map((t) => String((t as { expr?: unknown }).expr ?? "")));
 }
 
-/** Grafana provisioning files: the Prometheus datasource and the dashboards folder. */
-export function grafanaProvisioning(prometheusUrl: string): { path: string; content: string }[] {
+/** Grafana provisioning files: the Prometheus datasource, and the folder `dashboardsDir` the dashboards are read from. */
+export function grafanaProvisioning(prometheusUrl: string, dashboardsDir: string): { path: string; content: string }[] {
   return [
     {
       path: "/etc/grafana/provisioning/datasources/hybrid-inference.yml",
@@ -185,7 +185,7 @@ export function grafanaProvisioning(prometheusUrl: string): { path: string; cont
     },
     {
       path: "/etc/grafana/provisioning/dashboards/hybrid-inference.yml",
-      content: stringify({ apiVersion: 1, providers: [{ name: "hybrid-inference", type: "file", disableDeletion: true, allowUiUpdates: false, options: { path: "/var/lib/grafana/dashboards" } }] }),
+      content: stringify({ apiVersion: 1, providers: [{ name: "hybrid-inference", type: "file", disableDeletion: true, allowUiUpdates: false, options: { path: dashboardsDir } }] }),
     },
   ];
 }

@@ -33,10 +33,16 @@ export interface DockerMonitoring {
   readonly files: Readonly<Record<string, string>>;
 }
 
-/** Prometheus's data on the router host: kept across container replacements. */
-export const PROMETHEUS_DATA_DIR = "/var/lib/hybrid-inference/prometheus";
-export const GRAFANA_DATA_DIR = "/var/lib/hybrid-inference/grafana";
+/**
+ * Docker volumes holding Prometheus's and Grafana's data on the router host, kept across container
+ * replacements. Named volumes, not host directories: both images run as non-root users (Prometheus
+ * as nobody, Grafana as uid 472), and Docker gives a new named volume the image directory's owner.
+ */
+export const dataVolume = (stack: string, what: "prometheus" | "grafana"): string => `${stack}-${what}-data`;
+/** Grafana reads the dashboards from here (outside its data volume: they are the rendered files, replaced with the container). */
+export const GRAFANA_DASHBOARDS_DIR = "/etc/grafana/dashboards";
 export const DCGM_COUNTERS_PATH = "/etc/dcgm-exporter/hybrid-inference.csv";
+export const ALERTMANAGER_CONFIG_FILE = "/etc/alertmanager/alertmanager.yml";
 
 const noHealth = (test: string[]): ContainerSpec["healthcheck"] => ({ test, interval: "30s", timeout: "5s", retries: 3, startPeriod: "30s" });
 const wget = (url: string): string[] => ["CMD", "wget", "-q", "-O", "/dev/null", url];
@@ -102,8 +108,8 @@ export function dcgmExporterSpec(name: string, ports: Published): ContainerSpec 
   };
 }
 
-/** Prometheus (both targets): its config and rule file, its data in `/prometheus`, kept `retentionDays`. */
-export function prometheusSpec(name: string, mp: MonitoringPlan, config: string, ruleFile: string, ports: Published): ContainerSpec {
+/** Prometheus (both targets): its config and rule file, its data in `/prometheus` (docker: the named volume `data`), kept `retentionDays`. */
+export function prometheusSpec(name: string, mp: MonitoringPlan, config: string, ruleFile: string, ports: Published, data: string): ContainerSpec {
   return {
     name,
     image: MONITORING_IMAGES.prometheus,
@@ -114,7 +120,7 @@ export function prometheusSpec(name: string, mp: MonitoringPlan, config: string,
       `--web.listen-address=:${MONITORING_PORTS.prometheus}`,
     ],
     env: {}, secretEnv: {}, gpus: null,
-    volumes: [{ hostPath: PROMETHEUS_DATA_DIR, containerPath: "/prometheus", readOnly: false }],
+    volumes: [{ hostPath: data, containerPath: "/prometheus", readOnly: false, named: true }],
     ports,
     healthcheck: noHealth(wget(`http://127.0.0.1:${MONITORING_PORTS.prometheus}/-/ready`)),
     files: [{ path: PROMETHEUS_CONFIG_FILE, content: config }, { path: PROMETHEUS_RULE_FILE, content: ruleFile }],
@@ -166,10 +172,10 @@ export function renderDockerMonitoring(plan: DeploymentPlan, options: Monitoring
 
   const local = (port: number) => [{ internal: port, external: port, ip: "127.0.0.1" }];
   // The UI on the router host's loopback only: `ssh -L 9090:127.0.0.1:9090 <router host>`.
-  const prometheus = prometheusSpec(containerName(stack, "prometheus"), mp, prometheusConfig, ruleFile, local(MONITORING_PORTS.prometheus));
+  const prometheus = prometheusSpec(containerName(stack, "prometheus"), mp, prometheusConfig, ruleFile, local(MONITORING_PORTS.prometheus), dataVolume(stack, "prometheus"));
   const routerHostContainers: ContainerSpec[] = [prometheus];
   if (mp.grafana) {
-    const provisioning = grafanaProvisioning(`http://${containerName(stack, "prometheus")}:${MONITORING_PORTS.prometheus}`);
+    const provisioning = grafanaProvisioning(`http://${containerName(stack, "prometheus")}:${MONITORING_PORTS.prometheus}`, GRAFANA_DASHBOARDS_DIR);
     routerHostContainers.push({
       name: containerName(stack, "grafana"),
       image: MONITORING_IMAGES.grafana,
@@ -177,12 +183,12 @@ export function renderDockerMonitoring(plan: DeploymentPlan, options: Monitoring
       env: { GF_SERVER_HTTP_PORT: String(MONITORING_PORTS.grafana), GF_ANALYTICS_REPORTING_ENABLED: "false", GF_ANALYTICS_CHECK_FOR_UPDATES: "false", GF_USERS_ALLOW_SIGN_UP: "false" },
       secretEnv: { GF_SECURITY_ADMIN_PASSWORD: { kind: "config", configKey: mp.grafana.adminPasswordKey } },
       gpus: null,
-      volumes: [{ hostPath: GRAFANA_DATA_DIR, containerPath: "/var/lib/grafana", readOnly: false }],
+      volumes: [{ hostPath: dataVolume(stack, "grafana"), containerPath: "/var/lib/grafana", readOnly: false, named: true }],
       ports: local(MONITORING_PORTS.grafana),
       healthcheck: noHealth(wget(`http://127.0.0.1:${MONITORING_PORTS.grafana}/api/health`)),
       files: [
         ...provisioning,
-        ...Object.entries(dashboards).map(([name, json]) => ({ path: `/var/lib/grafana/dashboards/${name}`, content: json })),
+        ...Object.entries(dashboards).map(([name, json]) => ({ path: `${GRAFANA_DASHBOARDS_DIR}/${name}`, content: json })),
       ],
       secretFiles: [],
       labels: {},
@@ -192,13 +198,15 @@ export function renderDockerMonitoring(plan: DeploymentPlan, options: Monitoring
     routerHostContainers.push({
       name: containerName(stack, "alertmanager"),
       image: MONITORING_IMAGES.alertmanager,
-      command: ["--config.file=/etc/alertmanager/alertmanager.yml", `--web.listen-address=:${MONITORING_PORTS.alertmanager}`],
+      // One instance: no gossip port for a cluster of Alertmanagers (an empty address switches it off).
+      command: [`--config.file=${ALERTMANAGER_CONFIG_FILE}`, "--storage.path=/alertmanager", `--web.listen-address=:${MONITORING_PORTS.alertmanager}`, "--cluster.listen-address="],
       env: {}, secretEnv: {}, gpus: null, volumes: [],
       ports: local(MONITORING_PORTS.alertmanager),
       healthcheck: noHealth(wget(`http://127.0.0.1:${MONITORING_PORTS.alertmanager}/-/ready`)),
       files: [],
-      // The receivers hold webhook URLs and tokens: the whole file is the stack's secret.
-      secretFiles: [{ path: "/etc/alertmanager/alertmanager.yml", source: { kind: "config", configKey: mp.alertmanager.configKey } }],
+      // The receivers hold webhook URLs and tokens: the whole file is the stack's secret. The
+      // image runs as nobody and uploads belong to root: readable inside its own container.
+      secretFiles: [{ path: ALERTMANAGER_CONFIG_FILE, source: { kind: "config", configKey: mp.alertmanager.configKey }, mode: "0644" }],
       labels: {},
     });
   }

@@ -192,7 +192,8 @@ function prometheusManifests(plan: DeploymentPlan, mp: MonitoringPlan, config: s
   const ns = plan.spec.kubernetes.namespace;
   const component = PROMETHEUS_NAME;
   const selector = labelsOf(plan, component);
-  const spec = prometheusSpec(PROMETHEUS_NAME, mp, config, ruleFile, []);
+  // Its data on an emptyDir here (below), not the docker target's named volume.
+  const spec = prometheusSpec(PROMETHEUS_NAME, mp, config, ruleFile, [], "data");
   const files = configFiles(spec, "config");
   const account: ServiceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(plan, PROMETHEUS_NAME, component), automountServiceAccountToken: false };
   // Pod discovery in this namespace only (kubernetes_sd_configs role: pod): read pods, nothing else.
