@@ -142,6 +142,13 @@ export const JOBS = {
   prometheus: "prometheus",
 } as const;
 
+/**
+ * Status codes the router answers a client when it could not serve it: 5xx, and 429, which
+ * LiteLLM 1.108.7 answers when every deployment of the group is cooling down or at its rpm limit
+ * (RouterRateLimitError, litellm/types/router.py): the stack has no per-client limits of its own.
+ */
+export const ROUTER_ERROR_STATUS = "5..|429";
+
 /** Series the recording rules produce: what the dashboards and alerts read. */
 export const RECORDED = {
   /** Per host: requests running / waiting in its engine (summed over data-parallel ranks). */
@@ -161,7 +168,7 @@ export const RECORDED = {
   spillShare: "hybrid:router_spill_share:ratio1h",
   /** Router: fallbacks/s over 5 minutes (label outcome: succeeded | failed). */
   fallbackRate: "hybrid:router_fallbacks:rate5m",
-  /** Router: errors answered to clients per second (5xx) over 5 minutes. */
+  /** Router: errors answered to clients per second (ROUTER_ERROR_STATUS) over 5 minutes. */
   errorRate: "hybrid:router_errors:rate5m",
   /** Router: frontier spend in USD per day at the last hour's rate (label provider). */
   frontierSpendPerDay: "hybrid:router_frontier_spend_usd:per_day_1h",

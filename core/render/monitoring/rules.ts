@@ -6,7 +6,7 @@
 import { stringify } from "yaml";
 import type { EngineThresholds, MonitoringPlan } from "../../plan/monitoring";
 import type { DeploymentPlan } from "../../plan/types";
-import { DCGM, JOBS, LITELLM, NODE, RECORDED, VLLM } from "./metrics";
+import { DCGM, JOBS, LITELLM, NODE, RECORDED, ROUTER_ERROR_STATUS, VLLM } from "./metrics";
 import { type RouterTiers, exactly, routerTiers } from "./router-series";
 
 export interface RecordingRule {
@@ -94,7 +94,7 @@ function recordingRules(t: RouterTiers): RecordingRule[] {
   rules.push(
     { record: RECORDED.fallbackRate, expr: `sum(rate(${LITELLM.fallbacksSucceeded}{${r}}[5m]))`, labels: { outcome: "succeeded" } },
     { record: RECORDED.fallbackRate, expr: `sum(rate(${LITELLM.fallbacksFailed}{${r}}[5m]))`, labels: { outcome: "failed" } },
-    { record: RECORDED.errorRate, expr: `sum(rate(${LITELLM.proxyRequests}{${r},status_code=~"5.."}[5m]))` },
+    { record: RECORDED.errorRate, expr: `sum(rate(${LITELLM.proxyRequests}{${r},status_code=~"${ROUTER_ERROR_STATUS}"}[5m]))` },
     { record: RECORDED.routerLatencyP50, expr: `histogram_quantile(0.5, sum by (le) (rate(${LITELLM.requestLatency}_bucket{${r}}[5m])))` },
   );
   if (t.frontier.length > 0) {
