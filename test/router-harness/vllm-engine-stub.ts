@@ -66,6 +66,7 @@ export class VllmEngineStub {
   private readonly queue = new Histogram("vllm:request_queue_time_seconds", LATENCY_BUCKETS);
   private readonly server: http.Server;
   port = 0;
+  host = "127.0.0.1";
 
   constructor(private readonly options: VllmEngineStubOptions) {
     this.serviceMs = options.serviceMs;
@@ -73,15 +74,20 @@ export class VllmEngineStub {
   }
 
   get apiBase(): string {
-    return `http://127.0.0.1:${this.port}/v1`;
+    return `http://${this.host}:${this.port}/v1`;
   }
 
   get address(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${this.host}:${this.port}`;
   }
 
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+  /** Listens on `host` (a loopback address) and `port` (default: a free one). */
+  async start(host = "127.0.0.1", port = 0): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, resolve);
+    });
+    this.host = host;
     this.port = (this.server.address() as AddressInfo).port;
     return this;
   }
@@ -178,13 +184,16 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** A metrics-only endpoint serving fixed text (stand-in exporters: DCGM, the router extension). */
-export async function startTextEndpoint(text: () => string): Promise<{ address: string; close: () => Promise<void> }> {
+/** A metrics-only endpoint serving fixed text (stand-in exporters: DCGM, the router extension), on `host`:`port` (default: 127.0.0.1, a free port). */
+export async function startTextEndpoint(text: () => string, host = "127.0.0.1", port = 0): Promise<{ address: string; close: () => Promise<void> }> {
   const server = http.createServer((_req, res) => {
     res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
     res.end(text());
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  return { address: `127.0.0.1:${port}`, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return { address: `${host}:${bound}`, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
 }
