@@ -25,7 +25,7 @@ import { loadPlan } from "../core/load";
 import { measuredSummary } from "../core/plan/measured";
 import type { DeploymentPlan } from "../core/plan/types";
 import { stackFromFileName, stackNameProblem } from "./out-dir";
-import { issuesBlock } from "./report";
+import { issuesBlock } from "../core/review/text";
 
 const ROOT = path.join(__dirname, "..");
 

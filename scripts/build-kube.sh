@@ -126,7 +126,7 @@ if ((${#todo[@]} > 0)); then
   trap 'rm -rf "$work"' EXIT
   wrapper_gomod "$kube_gomod" >"${work}/go.mod"
   if grep -q '^UNEXPECTED ' "${work}/go.mod"; then
-    say "kubernetes ${KUBE_VERSION}'s go.mod has a replace this script does not know how to publish-map: $(grep '^UNEXPECTED ' "${work}/go.mod" | head -n 1)" >&2
+    say "kubernetes ${KUBE_VERSION}'s go.mod has a replace this script does not know how to publish-map: $(grep '^UNEXPECTED ' "${work}/go.mod" | sed -n 1p)" >&2
     exit 1
   fi
   say "wrapper module: $(grep -c '^replace ' "${work}/go.mod") staging modules replaced by their published ${STAGING_VERSION}"
@@ -191,7 +191,7 @@ else
   say "built kwok ${KWOK_VERSION} in $(hi_elapsed $((SECONDS - t))) ($(hi_human_size "${bin}/kwok")); ${#stage_files[@]} stages in ${stages}"
 fi
 
-summary="kubernetes ${KUBE_VERSION} control plane in ${cache} (etcd: $("${bin}/etcd" --version 2>/dev/null | head -n 1 | sed 's/^etcd Version: //'))"
+summary="kubernetes ${KUBE_VERSION} control plane in ${cache} (etcd: $("${bin}/etcd" --version 2>/dev/null | sed -n 1p | sed 's/^etcd Version: //'))"
 [[ ${#built[@]} -eq 0 ]] || summary+="; built: ${built[*]}"
 [[ ${#cached[@]} -eq 0 ]] || summary+="; cached: ${cached[*]}"
 say "$summary"

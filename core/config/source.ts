@@ -6,8 +6,9 @@
  * `workloads: "false"` (what `pulumi config set` writes for a top-level key) is `false` in both.
  */
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { parseDocument } from "yaml";
 import { type ConfigIssue, PROJECT, error } from "./issues";
+import { Lines, excerptAt, explainYamlError } from "./yaml-errors";
 
 /** A secret as the offline path sees it: present, opaque, never decrypted. */
 export const MASKED_SECRET = "[secret]";
@@ -35,18 +36,34 @@ export class StackFileError extends Error {
 }
 
 export function parseStackYaml(text: string, stack: string): RawStackConfig {
+  const file = `Pulumi.${stack}.yaml`;
+  const lc = new Lines(text);
+  const parsed = parseDocument(text, { uniqueKeys: true, prettyErrors: false, logLevel: "error" });
+  const first = parsed.errors[0];
+  if (first) {
+    // The first error: later ones are mostly the parser losing its way after it.
+    const p = explainYamlError(text, lc, first);
+    throw new StackFileError({ ...error(file, `is not valid YAML at ${p.message}`, p.fix), excerpt: p.excerpt });
+  }
   let doc: unknown;
   try {
-    doc = parseYaml(text, { prettyErrors: true, uniqueKeys: true, logLevel: "error" });
+    doc = parsed.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    const message = (e as Error).message.split("\n")[0] ?? "is not valid YAML";
-    throw new StackFileError(error(`Pulumi.${stack}.yaml`, `is not valid YAML: ${message}`, "fix the YAML syntax at the line and column given"));
+    // An alias (*name) without its anchor (&name), or aliases that expand without bound.
+    const alias = /alias.*?: (\S+)$/i.exec((e as Error).message)?.[1];
+    const offset = alias === undefined ? -1 : text.indexOf(`*${alias}`);
+    const where = offset >= 0 ? lc.linePos(offset) : undefined;
+    throw new StackFileError({
+      ...error(file, `is not valid YAML${where ? ` at line ${where.line}, column ${where.col}` : ""}: ${alias !== undefined ? `the alias *${alias} refers to no anchor &${alias} before it` : (e as Error).message}`,
+        "define the anchor (&name) before the alias (*name) uses it, or write the value out"),
+      ...(where ? { excerpt: excerptAt(text, lc, where.line, where.col) } : {}),
+    });
   }
   if (doc !== null && doc !== undefined && !isRecord(doc)) {
-    throw new StackFileError(error(`Pulumi.${stack}.yaml`, "must be a YAML map with a `config:` key", "see stacks/Pulumi.dev.yaml for the shape"));
+    throw new StackFileError(error(file, "must be a YAML map with a `config:` key", "see stacks/Pulumi.dev.yaml for the shape"));
   }
   if (isRecord(doc) && doc["config"] !== undefined && doc["config"] !== null && !isRecord(doc["config"])) {
-    throw new StackFileError(error(`Pulumi.${stack}.yaml: config`, "must be a map of config keys", "write each key as `hybrid-inference:<key>: <value>` under `config:`"));
+    throw new StackFileError(error(`${file}: config`, "must be a map of config keys", "write each key as `hybrid-inference:<key>: <value>` under `config:`"));
   }
   const config = isRecord(doc) && isRecord(doc["config"]) ? doc["config"] : {};
   const asEngine: Record<string, string> = {};

@@ -46,7 +46,8 @@ export function gpuTiers(model: ModelSpec, shape: RequestShape, fineTunes: numbe
       const { fit } = outcome;
       const capacity = replicaCapacity(model, fit, gpu, weightBytes(model, fit.quantization, fit.variant), settings, shape, 1, fit.replicas);
       tiers.push({
-        gpu: gpu.id, gpuCount, quantization: fit.quantization, tensorParallel: fit.tensorParallel, replicas: fit.replicas, rentGbp,
+        gpu: gpu.id, gpuCount, quantization: fit.quantization, tensorParallel: fit.tensorParallel, replicas: fit.replicas,
+        contextTokens: fit.longestContext, rentGbp,
         decodeTokensPerSecond: capacity.decodeTokensPerSecond,
         singleStreamTokensPerSecond: capacity.singleStreamTokensPerSecond,
         // routerTpm is per minute; a 30-day month has SECONDS_PER_MONTH / 60 minutes.

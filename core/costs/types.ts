@@ -34,6 +34,11 @@ export interface GpuTier {
   readonly quantization: Quantization;
   readonly tensorParallel: number;
   readonly replicas: number;
+  /**
+   * The context (tokens) a stack with the defaults gets on this host: the longest one sequence
+   * can hold, capped at the model's maximum (what `plan` sets as `--max-model-len`).
+   */
+  readonly contextTokens: number;
   readonly rentGbp: number;
   /** Output tokens/s of one host at the request shape (the capacity model's estimate). */
   readonly decodeTokensPerSecond: number;

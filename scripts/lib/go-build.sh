@@ -55,7 +55,7 @@ hi_stamp_ok() {
 hi_module_dir() {
   local info err dir gomod
   info="$(cd "${TMPDIR:-/tmp}" && go mod download -json "$1" 2>&1)" || true
-  err="$(grep -o '"Error": *"[^"]*"' <<<"$info" | head -n 1 | sed -e 's/"Error": *"//' -e 's/"$//' -e 's/\\[nt]/ /g' || true)"
+  err="$(grep -o '"Error": *"[^"]*"' <<<"$info" | sed -n 1p | sed -e 's/"Error": *"//' -e 's/"$//' -e 's/\\[nt]/ /g' || true)"
   dir="$(grep -o '"Dir": *"[^"]*"' <<<"$info" | sed -e 's/"Dir": *"//' -e 's/"$//' || true)"
   gomod="$(grep -o '"GoMod": *"[^"]*"' <<<"$info" | sed -e 's/"GoMod": *"//' -e 's/"$//' || true)"
   if [[ -n "$err" || -z "$dir" || ! -d "$dir" || ! -f "$gomod" ]]; then

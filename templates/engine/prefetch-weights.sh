@@ -85,7 +85,7 @@ check_cuda() {
   fi
   env="$(docker image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$HI_ENGINE_IMAGE")" ||
     die "could not inspect $HI_ENGINE_IMAGE after pulling it"
-  requirement="$(sed -n 's/^NVIDIA_REQUIRE_CUDA=//p' <<<"$env" | head -n 1)"
+  requirement="$(sed -n 's/^NVIDIA_REQUIRE_CUDA=//p' <<<"$env" | sed -n 1p)"
   if [[ -z "$(cuda_required "$requirement")" ]]; then
     say "$HI_ENGINE_IMAGE states no CUDA requirement (NVIDIA_REQUIRE_CUDA); nothing to check"
     return 0
@@ -96,7 +96,7 @@ check_cuda() {
     return 0
   fi
   # The same table header that gives the CUDA version names the driver.
-  driver="$({ nvidia-smi 2>/dev/null || true; } | sed -nE 's/.*Driver Version: *([0-9.]+).*/\1/p' | head -n 1)"
+  driver="$({ nvidia-smi 2>/dev/null || true; } | sed -nE 's/.*Driver Version: *([0-9.]+).*/\1/p' | sed -n 1p)"
   problem="$(cuda_requirement_problem "$HI_ENGINE_IMAGE" "$requirement" "$driver" "$have")"
   [[ -z "$problem" ]] || die "$problem"
   say "$HI_ENGINE_IMAGE needs ${requirement%% *}; the driver supports CUDA $have"

@@ -165,7 +165,7 @@ apply_rules() {
   if [[ -f "$ROOT$STATE_FILE" ]]; then
     while read -r old; do
       [[ -n "$old" ]] || continue
-      if ! desired_rules | cut -f 1 | grep -qxF -- "$old"; then
+      if ! desired_rules | cut -f 1 | grep -xF -- "$old" >/dev/null; then
         read -ra words <<<"$old"
         ufw delete "${words[@]}" >/dev/null || die "could not delete the stale rule '$old' (ufw delete $old)"
         say "ufw: removed stale rule '$old'"

@@ -88,7 +88,7 @@ loaded_driver() {
   local file="$ROOT/proc/driver/nvidia/version" line version flavour=proprietary
   [[ -r "$file" ]] || return 0
   line="$(head -n 1 "$file")"
-  version="$(grep -oE '[0-9]{3}\.[0-9]+(\.[0-9]+)?' <<<"$line" | head -n 1)" || true
+  version="$(grep -oE '[0-9]{3}\.[0-9]+(\.[0-9]+)?' <<<"$line" | sed -n 1p)" || true
   [[ "$line" == *"Open Kernel Module"* ]] && flavour=open
   [[ -n "$version" ]] && printf '%s %s\n' "$version" "$flavour"
   return 0
@@ -304,7 +304,7 @@ install_driver() {
 packages_to_hold() {
   local kmeta pkg
   installed_matching '*nvidia*' | grep -E "^((lib)?nvidia-.*-$BRANCH(-|\$)|linux-(modules|objects)-nvidia-$BRANCH(-|\$)|linux-signatures-nvidia-)" || true
-  if installed_matching 'linux-modules-nvidia-*' | grep -q "^linux-modules-nvidia-$BRANCH"; then
+  if installed_matching 'linux-modules-nvidia-*' | grep "^linux-modules-nvidia-$BRANCH" >/dev/null; then
     kmeta="$(kernel_meta_flavour "$(uname -r)")"
     if [[ -n "$kmeta" ]]; then
       for pkg in "linux-$kmeta" "linux-image-$kmeta" "linux-headers-$kmeta"; do

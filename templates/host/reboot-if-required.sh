@@ -36,7 +36,7 @@ validate() {
 loaded_version() {
   local file="$ROOT/proc/driver/nvidia/version"
   [[ -r "$file" ]] || return 0
-  head -n 1 "$file" | grep -oE '[0-9]{3}\.[0-9]+(\.[0-9]+)?' | head -n 1 || true
+  head -n 1 "$file" | grep -oE '[0-9]{3}\.[0-9]+(\.[0-9]+)?' | sed -n 1p || true
 }
 
 # Highest installed NVIDIA kernel-module branch (DKMS or Ubuntu's prebuilt modules), or nothing.

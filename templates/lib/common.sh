@@ -60,7 +60,7 @@ apt_install() {
 os_release() {
   local file="$ROOT/etc/os-release"
   [[ -r "$file" ]] || return 1
-  sed -n "s/^$1=//p" "$file" | head -n 1 | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
+  sed -n "s/^$1=//p" "$file" | sed -n 1p | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
 }
 
 # Reads a comma-separated list of IPv4/IPv6 addresses and CIDR blocks (host bits not allowed,
@@ -101,7 +101,7 @@ PY
 # The CUDA version the installed driver supports, as nvidia-smi prints it in its table header
 # ("CUDA Version: 13.0"); nothing when it prints none.
 driver_cuda_version() {
-  { nvidia-smi 2>/dev/null || true; } | sed -nE 's/.*CUDA Version: *([0-9]+(\.[0-9]+)*).*/\1/p' | head -n 1
+  { nvidia-smi 2>/dev/null || true; } | sed -nE 's/.*CUDA Version: *([0-9]+(\.[0-9]+)*).*/\1/p' | sed -n 1p
 }
 
 # 0 when version $1 (major[.minor[.patch]]) is below version $2, compared numerically.
@@ -123,7 +123,7 @@ version_lt() {
 # "brand=…,driver>=…" alternatives next to it are forward compatibility for data-centre
 # cards with the cuda-compat package, which GeForce cards cannot use, so they are not read.
 cuda_required() {
-  grep -oE '(^|[[:space:]])cuda>=[0-9]+(\.[0-9]+)*' <<<"$1" | head -n 1 | sed -E 's/.*cuda>=//' || true
+  grep -oE '(^|[[:space:]])cuda>=[0-9]+(\.[0-9]+)*' <<<"$1" | sed -n 1p | sed -E 's/.*cuda>=//' || true
 }
 
 # One line saying why image $1 (whose NVIDIA_REQUIRE_CUDA is $2) cannot run on a driver

@@ -19,6 +19,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   costs: ["catalog", "config", "net", "plan"],
   report: ["catalog", "config", "costs", "plan"],
   calibrate: ["catalog", "config", "net", "plan", "render"],
+  review: ["catalog", "config", "costs", "net", "plan", "render", "report"],
 };
 
 function tsFiles(dir: string): string[] {

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { planSummary } from "../../cli/report";
+import { planSummary } from "../../core/review/text";
 import { loadPlan } from "../../core/load";
 import { type CapacityInputs, engineFor } from "../../core/plan/capacity";
 import { SATURATION_HEADROOM } from "../../core/plan/capacity/curve";

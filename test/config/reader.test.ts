@@ -64,6 +64,7 @@ describe("the stack-file reader", () => {
   it("keeps nested values' types: a quoted number inside a map is still a string, and is refused with its type", () => {
     const text = readFileSync(path.join(STACKS, "Pulumi.dev.yaml"), "utf8").replace("max_num_seqs: 64", 'max_num_seqs: "64"');
     const { issues } = loadPlan(parseStackYaml(text, "dev"));
-    expect(issues.find((i) => i.path === "hybrid-inference:engine.max_num_seqs")?.message).toBe('must be a number, got "64"');
+    expect(issues.find((i) => i.path === "hybrid-inference:engine.max_num_seqs")?.message).toBe('must be a number, got the text "64"');
+    expect(issues.find((i) => i.path === "hybrid-inference:engine.max_num_seqs")?.fix).toBe("write 64 without quotes: quoted, YAML reads it as text");
   });
 });

@@ -126,7 +126,7 @@ describe("the driver key", () => {
 
   it("refuses unknown keys and a refresh label with spaces; accepts a numeric refresh", () => {
     const issues = validateStackConfig(rawConfig(withValues({ driver: { branch: 580, version: "580.95", refresh: "next week" } }))).issues;
-    expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(["hybrid-inference:driver", "hybrid-inference:driver.refresh"]));
+    expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(["hybrid-inference:driver.version", "hybrid-inference:driver.refresh"]));
     const { spec } = validateStackConfig(rawConfig(withValues({ driver: { refresh: 3 } })));
     expect(spec?.driver.refresh).toBe("3");
   });

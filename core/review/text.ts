@@ -1,24 +1,28 @@
-/** The `plan` command's human-readable report: fit, capacity, routing and resources. */
-import { formatIssues, type ConfigIssue } from "../core/config/issues";
-import { GiB } from "../core/plan/memory";
-import type { DeploymentPlan } from "../core/plan/types";
-import { costSection } from "../core/costs/plan-costs";
-import { imageName } from "../core/render/containers";
-import { placementSummary } from "../core/render/kubernetes/placement-summary";
-import { monitoringSummary } from "../core/render/monitoring/report";
-import { measuredSummary } from "../core/plan/measured";
-import type { RecordedResource } from "./mock-run";
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-}
+/**
+ * The `plan` command's report as text: fit, capacity, routing, placement, costs, problems and
+ * resources. The terminal shows exactly `planReport(...)`, and `out/<stack>/plan.txt` holds the
+ * same text, so what a reviewer reads in the pull request is what the author saw.
+ */
+import { formatIssues, type ConfigIssue } from "../config/issues";
+import { costSection } from "../costs/plan-costs";
+import { textTable as table } from "../costs/format";
+import { GiB } from "../plan/memory";
+import type { DeploymentPlan } from "../plan/types";
+import { imageName } from "../render/containers";
+import { measuredSummary } from "../plan/measured";
+import { placementSummary } from "../render/kubernetes/placement-summary";
+import { monitoringSummary } from "../render/monitoring/report";
+import { type ResourceRow, resourcesTable } from "./resources";
 
 const gib = (bytes: number) => (bytes / GiB).toFixed(1);
 const int = (n: number) => Math.round(n).toLocaleString("en-GB");
 const compact = (n: number) =>
   n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
+
+/** Router processes that each count requests on their own: workers x instances. */
+export function routerProcesses(plan: DeploymentPlan): number {
+  return plan.router.numWorkers * plan.router.instances;
+}
 
 export function planSummary(plan: DeploymentPlan): string {
   const { spec, engine, router } = plan;
@@ -38,15 +42,17 @@ export function planSummary(plan: DeploymentPlan): string {
       gib(h.memory.activations), gib(h.memory.runtime), gib(h.memory.lora), gib(h.memory.kvCache), int(h.memory.kvTokens), String(h.concurrencyAtMaxContext)]),
   ));
   const slo = plan.hosts[0]?.replicaCapacity.slo;
+  const processes = routerProcesses(plan);
   out.push("", `Capacity (model calibrated against published vLLM runs; requests of ${spec.traffic.avg_input_tokens} in / ${spec.traffic.avg_output_tokens} out tokens, ` +
     `utilisation ${Math.round(spec.traffic.utilisation * 100)}%, SLO ${slo?.ttftMs ?? "-"} ms to first token and ${slo?.tpotMs ?? "-"} ms per token${spec.router.slo ? "" : " (default)"})`);
   const upstream = (name: string) => router.upstreams.find((u) => u.name === name);
   out.push(table(
-    ["host", "1-stream tok/s", "requests in engine", "output tok/s", "prefill tok/s", "req/s", "tokens/month", "router rpm", `rpm per router process (of ${router.numWorkers * router.instances})`],
+    ["host", "1-stream tok/s", "requests in engine", "output tok/s", "prefill tok/s", "req/s", "tokens/month", "router rpm, total", `rpm per router process (x${processes}; in litellm-config.yaml)`],
     plan.hosts.map((h) => [h.name, h.capacity.singleStreamTokensPerSecond.toFixed(0), String(h.capacity.concurrency), h.capacity.decodeTokensPerSecond.toFixed(0),
       h.capacity.prefillTokensPerSecond.toFixed(0), h.capacity.requestsPerSecond.toFixed(2), compact(h.capacity.tokensPerMonth),
       String(upstream(h.name)?.rpm ?? h.capacity.routerRpm), String(upstream(h.name)?.rpmPerProcess ?? "-")]),
   ));
+  out.push(`(LiteLLM counts requests in each of the router's ${processes} processes on its own, so the config holds each process's share of the total.)`);
   out.push(...measuredSummary(plan.hosts));
   for (const h of distinctReplicas(plan)) {
     const r = h.replicaCapacity;
@@ -60,7 +66,7 @@ export function planSummary(plan: DeploymentPlan): string {
     out.push(table(["", "requests in engine", "TTFT ms", "ms/token", "output tok/s", "req/s"], rows));
   }
   const total = plan.hosts.reduce((s, h) => s + h.capacity.tokensPerMonth, 0);
-  out.push(`all hosts: ${compact(total)} tokens/month` + (spec.traffic.tokens_per_month !== undefined
+  out.push(`all hosts: ${compact(total)} tokens/month` + (spec.traffic.tokens_per_month !== undefined && total > 0
     ? ` against ${compact(spec.traffic.tokens_per_month)} expected (${Math.round((spec.traffic.tokens_per_month / total) * 100)}% of capacity)`
     : ""));
   const chain = [
@@ -93,39 +99,19 @@ function distinctReplicas(plan: DeploymentPlan): DeploymentPlan["hosts"] {
   });
 }
 
-/** One line of the settings that matter for each kind of resource. */
-function keySettings(r: RecordedResource): string {
-  const i = r.inputs;
-  const s = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
-  switch (r.type) {
-    case "docker:index/container:Container": {
-      const ports = Array.isArray(i["ports"]) && i["ports"].length > 0 ? s(i["ports"]) : "none published";
-      return `name=${s(i["name"])} gpus=${s(i["gpus"] ?? "none")} ports=${ports} envs=${s(i["envs"])}`;
-    }
-    case "docker:index/remoteImage:RemoteImage":
-      return `image=${s(i["name"])}`;
-    case "docker:index/network:Network":
-      return `name=${s(i["name"])}`;
-    case "pulumi:providers:docker":
-      return `host=${s(i["host"])}`;
-    case "command:remote:Command": {
-      // The connection carries the SSH key, so Pulumi keeps all of it secret.
-      const create = s(i["create"] ?? "");
-      return `${create.length > 100 ? `${create.slice(0, 97)}...` : create}`;
-    }
-    case "command:local:Command":
-      return `local: ${s(i["create"])}`;
-    case "random:index/randomPassword:RandomPassword":
-      return `length=${s(i["length"])}`;
-    default:
-      return "";
-  }
-}
-
-export function resourcesTable(resources: readonly RecordedResource[]): string {
-  return `Resources (${resources.length}; secrets shown as [secret])\n` + table(["type", "name", "key settings"], resources.map((r) => [r.type, r.name, keySettings(r)]));
-}
-
 export function issuesBlock(issues: readonly ConfigIssue[]): string {
   return issues.length === 0 ? "" : `\nProblems\n${formatIssues(issues)}\n`;
+}
+
+export interface TerminalReport {
+  readonly plan: DeploymentPlan;
+  readonly issues: readonly ConfigIssue[];
+  readonly resources: readonly ResourceRow[];
+  /** The lines after the resources: where the files went, the diff summary. */
+  readonly footer: readonly string[];
+}
+
+/** Everything `plan` prints for a stack that planned: the same text goes to out/<stack>/plan.txt. */
+export function planReport(r: TerminalReport): string {
+  return `${planSummary(r.plan)}\n${issuesBlock(r.issues)}\n${resourcesTable(r.resources)}\n${r.footer.map((l) => `${l}\n`).join("")}`;
 }
