@@ -45,10 +45,10 @@ have() { [[ -x /usr/bin/prometheus && -x /usr/bin/promtool && -x /usr/bin/promet
 
 install_client
 if have; then
-  say "already installed ($(/usr/bin/prometheus --version 2>&1 | head -n 1); $(/usr/bin/prometheus-node-exporter --version 2>&1 | head -n 1))"
+  say "already installed ($(/usr/bin/prometheus --version 2>&1 | sed -n 1p); $(/usr/bin/prometheus-node-exporter --version 2>&1 | sed -n 1p))"
   exit 0
 fi
 hi_apt_install prometheus prometheus-node-exporter prometheus-alertmanager || exit 1
 have || { say "the packages installed but /usr/bin/prometheus, promtool, prometheus-node-exporter, prometheus-alertmanager or amtool is missing" >&2; exit 1; }
 # A package that started its service anyway (no policy-rc.d honoured) would hold 9090/9100: say so.
-say "installed $(/usr/bin/prometheus --version 2>&1 | head -n 1) (services not started; the tests run their own on 127.0.0.1)"
+say "installed $(/usr/bin/prometheus --version 2>&1 | sed -n 1p) (services not started; the tests run their own on 127.0.0.1)"
