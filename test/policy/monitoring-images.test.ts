@@ -46,6 +46,9 @@ describe("the monitoring's images under the pin rule", () => {
     for (const v of workloads) expect(checkPinnedImages(v), v.name).toEqual([]);
     const dcgm = workloads.find((v) => v.name.includes("dcgm-exporter"))!;
     const unpinned = JSON.parse(JSON.stringify(dcgm.props).replace(`:${MONITORING_IMAGES.dcgmExporter.tag}`, "")) as Record<string, unknown>;
-    expect(JSON.stringify(checkPinnedImages({ ...dcgm, props: unpinned }))).toContain(`image "${MONITORING_IMAGES.dcgmExporter.repository}" has no tag`);
+    const refused = checkPinnedImages({ ...dcgm, props: unpinned }).map((p) => p.message);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/^DaemonSet "dcgm-exporter-[a-z0-9-]+": container "dcgm-exporter": /);
+    expect(refused[0]).toContain(`image "${MONITORING_IMAGES.dcgmExporter.repository}" has no tag, so Docker pulls "latest"`);
   }, 120_000);
 });
