@@ -12,7 +12,8 @@ bash "${here}/install-litellm.sh"
 bash "${here}/install-actionlint.sh"
 bash "${here}/install-chromium.sh"
 bash "${here}/install-sshd.sh"
-bash "${here}/install-prometheus.sh" # promtool, Prometheus and node exporter for test/monitoring
+bash "${here}/install-prometheus.sh" # promtool, Prometheus, node exporter and Alertmanager for test/monitoring
+bash "${here}/build-prometheus.sh" # Prometheus with Kubernetes discovery (Go module) for the kubernetes target's monitoring
 # The Pulumi CLI from Go modules; plugins the module proxy refuses are recorded, not fatal.
 bash "${here}/build-pulumi.sh" --allow-missing
 bash "${here}/build-kube.sh" # Kubernetes control plane (Go modules, Debian etcd) for test/kube-cluster
