@@ -35,7 +35,9 @@ export function specContainer(name: string, args: SpecContainerArgs, parent: pul
     envs,
     ...(spec.gpus === null ? {} : { gpus: spec.gpus === "all" ? "all" : String(spec.gpus) }),
     ...(spec.shmSizeMb !== undefined ? { shmSize: spec.shmSizeMb } : {}),
-    volumes: spec.volumes.map((v) => ({ hostPath: v.hostPath, containerPath: v.containerPath, readOnly: v.readOnly })),
+    volumes: spec.volumes.map((v) => (v.named
+      ? { volumeName: v.hostPath, containerPath: v.containerPath, readOnly: v.readOnly }
+      : { hostPath: v.hostPath, containerPath: v.containerPath, readOnly: v.readOnly })),
     ports: spec.ports.map((p) => ({ internal: p.internal, external: p.external, ...(p.ip ? { ip: p.ip } : {}) })),
     networksAdvanced: [{ name: args.network, aliases: [spec.name] }],
     healthcheck: {
@@ -47,7 +49,7 @@ export function specContainer(name: string, args: SpecContainerArgs, parent: pul
     },
     uploads: [
       ...spec.files.map((f) => ({ file: f.path, content: f.content })),
-      ...spec.secretFiles.map((f) => ({ file: f.path, content: pulumi.secret(args.secrets(f.source)), permissions: "0600" })),
+      ...spec.secretFiles.map((f) => ({ file: f.path, content: pulumi.secret(args.secrets(f.source)), permissions: f.mode ?? "0600" })),
     ],
     // The engine watchdog (templates/engine/engine-watchdog.sh) finds the containers it tends, and its policy, by these.
     labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),

@@ -16,6 +16,7 @@ import { DeploymentSecrets } from "./deployment-secrets";
 import { LoraxServer, VllmServer } from "./engine-server";
 import { GpuHost, type GpuHostBastion, type GpuHostTunnelKeys } from "./gpu-host";
 import { LiteLlmRouter } from "./litellm-router";
+import { Monitoring } from "./monitoring";
 import { withLegacyName } from "./remote-step";
 import { sshKeyFile } from "./ssh-key-file";
 
@@ -181,6 +182,7 @@ export class HybridInference extends pulumi.ComponentResource {
       : new LoraxServer(`${prefix}-engine`, engineArgs, engineOpts);
     const ready = engine.ready;
     if (!ready) throw new pulumi.ResourceError(`the engine on ${host} has no readiness gate`, this);
+    new Monitoring(`${prefix}-monitoring`, { plan, host, network: network.name, secrets: this.secrets }, { ...onHost, dependsOn: [engine] });
     if (h.benchmark) {
       this.measured[host] = new EngineBenchmark(`${prefix}-benchmark`, { benchmark: h.benchmark, connection: gpuHost.connection, engineKey: this.engineKey },
         { parent: this, dependsOn: [ready] }).result;

@@ -31,6 +31,8 @@ bash "${here}/install-litellm.sh"
 bash "${here}/install-actionlint.sh"
 bash "${here}/install-chromium.sh"
 bash "${here}/install-sshd.sh"
+bash "${here}/install-prometheus.sh" # promtool, Prometheus, node exporter and Alertmanager for test/monitoring
+bash "${here}/build-prometheus.sh" # Prometheus with Kubernetes discovery (Go module) for the kubernetes target's monitoring
 bash "${here}/build-kube.sh" # Kubernetes control plane (Go modules, Debian etcd) for test/kube-cluster
 build_status=0
 wait "$pulumi_build" || build_status=$?

@@ -132,6 +132,16 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
         return new k8s.networking.v1.Ingress(resourceName, m, opts);
       case "NetworkPolicy":
         return new k8s.networking.v1.NetworkPolicy(resourceName, m, opts);
+      case "ServiceAccount":
+        return new k8s.core.v1.ServiceAccount(resourceName, m, opts);
+      case "Role":
+        return new k8s.rbac.v1.Role(resourceName, m, opts);
+      case "RoleBinding":
+        return new k8s.rbac.v1.RoleBinding(resourceName, m, opts);
+      // The Prometheus Operator's kinds (monitoring.prometheus_operator: true): its CRDs are the cluster's.
+      case "PodMonitor":
+      case "PrometheusRule":
+        return new k8s.apiextensions.CustomResource(resourceName, { apiVersion: m.apiVersion, kind: m.kind, metadata: m.metadata, spec: m.spec }, opts);
       default: {
         const unreachable: never = m;
         throw new pulumi.ResourceError(`unknown manifest kind ${JSON.stringify(unreachable)}`, this);

@@ -68,6 +68,22 @@ export const HOST_DEFAULTS = {
 } as const;
 
 /**
+ * `monitoring:` defaults. Monitoring is on where someone is paged (staging, prod) and off in dev,
+ * where the extra containers cost memory on a single card's host and nobody watches the alerts.
+ */
+export const MONITORING_DEFAULTS = {
+  enabled: { dev: false, staging: true, prod: true },
+  /** Prometheus `--storage.tsdb.retention.time`, days. */
+  retention_days: 15,
+  /** Seconds between scrapes; rule windows are derived from it. */
+  scrape_interval_s: 15,
+  grafana: false,
+  prometheus_operator: false,
+  /** kube-prometheus-stack's usual namespace. */
+  operator_namespace: "monitoring",
+} as const;
+
+/**
  * `driver:` defaults: no keys set. The branch then defaults to the catalog's minimum for the
  * stack's cards (core/plan/bootstrap.ts), and no refresh is requested.
  */

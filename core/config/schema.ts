@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { ENGINES, QUANTIZATIONS } from "../catalog/types";
 import { addressProblem, cidrProblem } from "../net/address";
-import { ACCESS_DEFAULTS, BENCHMARK_DEFAULTS, DRIVER_DEFAULTS, ENGINE_DEFAULTS, HOST_DEFAULTS, ROUTER_DEFAULTS, TRAFFIC_DEFAULTS } from "./defaults";
+import { ACCESS_DEFAULTS, BENCHMARK_DEFAULTS, DRIVER_DEFAULTS, ENGINE_DEFAULTS, HOST_DEFAULTS, MONITORING_DEFAULTS, ROUTER_DEFAULTS, TRAFFIC_DEFAULTS } from "./defaults";
 import type { FrontierProvider, ManagedProvider } from "../catalog/types";
 
 const MANAGED = ["together_ai", "fireworks_ai", "deepinfra", "replicate"] as const satisfies readonly ManagedProvider[];
@@ -306,6 +306,38 @@ export const kubernetesSchema = z.strictObject({
 });
 
 /**
+ * Metrics, alerts and dashboards (README, "Observability"): Prometheus with the exporters on the
+ * docker target, or its scrape configuration on kubernetes. Every UI binds to 127.0.0.1 on the
+ * router host (reach it through an SSH tunnel); nothing new is reachable from outside.
+ */
+export const monitoringSchema = z.strictObject({
+  /** Default: on in staging and prod, off in dev. */
+  enabled: z.boolean().optional(),
+  /** Days Prometheus keeps samples (`--storage.tsdb.retention.time`). */
+  retention_days: z.number().int().min(1).max(3650).default(MONITORING_DEFAULTS.retention_days),
+  /** Seconds between scrapes. */
+  scrape_interval_s: z.number().int().min(5).max(300).default(MONITORING_DEFAULTS.scrape_interval_s),
+  /** Run Grafana with the rendered dashboards (docker: on the router host, bound to 127.0.0.1). */
+  grafana: z.boolean().default(MONITORING_DEFAULTS.grafana),
+  /** Config key of Grafana's admin password, a secret; required with `grafana: true`. */
+  grafana_admin_password_secret: secretKeyName.optional(),
+  /** Config key of a complete alertmanager.yml (its receivers hold webhooks and tokens), a secret: runs Alertmanager with it. */
+  alertmanager_config_secret: secretKeyName.optional(),
+  /** kubernetes only: the cluster runs the Prometheus Operator, so render PodMonitors and a PrometheusRule instead of a Prometheus. */
+  prometheus_operator: z.boolean().default(MONITORING_DEFAULTS.prometheus_operator),
+  /** kubernetes, with prometheus_operator: the namespace the operator's Prometheus runs in (the NetworkPolicies admit it). */
+  operator_namespace: k8sName.default(MONITORING_DEFAULTS.operator_namespace),
+  /** kubernetes, with prometheus_operator: labels the cluster's Prometheus selects PodMonitors and rules by (kube-prometheus-stack: `release: <its release>`). */
+  operator_labels: z.record(z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a Kubernetes label name"),
+    z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, "must be a Kubernetes label value (63 characters at most)")).default({}),
+}).superRefine((m, ctx) => {
+  if (m.grafana && m.grafana_admin_password_secret === undefined) {
+    ctx.addIssue({ code: "custom", path: ["grafana_admin_password_secret"], message: "is required with grafana: true (Grafana's default admin/admin login would be left on)",
+      params: { fix: "run `pulumi config set --secret grafanaAdminPassword` and set monitoring.grafana_admin_password_secret: grafanaAdminPassword" } });
+  }
+});
+
+/**
  * The NVIDIA driver every GPU host installs and holds (templates/host/nvidia-driver.sh). The
  * hosts keep it until the stack changes it: the packages are held against unattended and
  * manual upgrades, because replacing the libraries under a loaded module stops every GPU
@@ -425,6 +457,7 @@ export const STACK_KEYS = {
   workloads: { schema: z.boolean().default(true), required: false },
   driver: { schema: driverSchema.default(DRIVER_DEFAULTS), required: false },
   kubernetes: { schema: kubernetesSchema.default(kubernetesSchema.parse({})), required: false },
+  monitoring: { schema: monitoringSchema.default(monitoringSchema.parse({})), required: false },
   /** Capacity measured on the hosts, by host name (written by `npm run calibrate`). */
   measured: { schema: z.record(name, hostMeasurementSchema).default({}), required: false },
   benchmark: { schema: benchmarkSchema.default(benchmarkSchema.parse({})), required: false },
@@ -445,6 +478,7 @@ export type AccessConfig = z.output<typeof accessSchema>;
 export type TrafficConfig = z.output<typeof trafficSchema>;
 export type IngressConfig = z.output<typeof ingressSchema>;
 export type KubernetesConfig = z.output<typeof kubernetesSchema>;
+export type MonitoringConfig = z.output<typeof monitoringSchema>;
 export type DriverConfig = z.output<typeof driverSchema>;
 export type HostMeasurementConfig = z.output<typeof hostMeasurementSchema>;
 export type MeasuredPointConfig = z.output<typeof measuredPointSchema>;
@@ -467,6 +501,8 @@ export interface StackSpec {
   readonly workloads: boolean;
   /** Settings of the kubernetes target (defaults when the stack has none). */
   readonly kubernetes: KubernetesConfig;
+  /** Metrics, alerts and dashboards (defaults when the stack has none). */
+  readonly monitoring: MonitoringConfig;
   /** The NVIDIA driver branch the hosts hold, and the refresh label (defaults when the stack has none). */
   readonly driver: DriverConfig;
   /** Capacity measured per host (empty when nothing was measured). */

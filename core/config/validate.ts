@@ -10,7 +10,7 @@ import type { z } from "zod";
 import { findGpu, findModel, GPU_IDS, MODEL_IDS, nearestIds } from "../catalog";
 import { FRONTIER_PROVIDERS, MANAGED_PROVIDERS } from "../catalog/providers";
 import { type ConfigIssue, PROJECT, error, hasErrors, keyPath, warning } from "./issues";
-import { EDGE_PORTS, ENGINE_DEFAULTS, HOST_DEFAULTS } from "./defaults";
+import { EDGE_PORTS, ENGINE_DEFAULTS, HOST_DEFAULTS, MONITORING_DEFAULTS } from "./defaults";
 import { STACK_KEYS, type StackKey, type StackSpec } from "./schema";
 import type { RawStackConfig } from "./source";
 import { knownKeysAt, nearestKey } from "./suggest-keys";
@@ -118,6 +118,7 @@ export function validateStackConfig(raw: RawStackConfig): ValidationResult {
     traffic: parsed.traffic!,
     workloads: parsed.workloads!,
     kubernetes: parsed.kubernetes!,
+    monitoring: parsed.monitoring!,
     driver: parsed.driver!,
     measured: parsed.measured!,
     benchmark: parsed.benchmark!,
@@ -377,6 +378,45 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
   out.push(...measurementChecks(p, hosts));
   out.push(...dockerChecks(p, hosts));
   out.push(...kubernetesChecks(p, raw, hosts));
+  out.push(...monitoringChecks(p, raw));
+  return out;
+}
+
+/**
+ * The monitoring's secrets must exist as Pulumi secrets (Grafana's admin password, Alertmanager's
+ * whole config with its receivers' tokens), and settings one target does not use are said so.
+ */
+function monitoringChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
+  const m = p.monitoring;
+  if (!m || !p.environment) return [];
+  const enabled = (p.workloads ?? true) && (m.enabled ?? MONITORING_DEFAULTS.enabled[p.environment]);
+  if (!enabled) return [];
+  const out: ConfigIssue[] = [];
+  const kubernetes = p.target === "kubernetes";
+  if (kubernetes) {
+    if (m.grafana) {
+      out.push(warning(keyPath("monitoring", ["grafana"]), "is not deployed on the kubernetes target",
+        m.prometheus_operator
+          ? "the dashboards go to a ConfigMap labelled grafana_dashboard for the cluster's Grafana sidecar; remove grafana: true"
+          : "import out/<stack>/monitoring/dashboards/*.json into your Grafana, or set prometheus_operator: true where the cluster runs kube-prometheus-stack"));
+    }
+    if (m.alertmanager_config_secret) {
+      out.push(warning(keyPath("monitoring", ["alertmanager_config_secret"]), "is not used on the kubernetes target",
+        "route alerts in the cluster's Alertmanager (prometheus_operator: true sends it the rules); the Prometheus this stack runs otherwise shows alerts on its own page only"));
+    }
+  } else {
+    if (m.grafana && m.grafana_admin_password_secret) {
+      out.push(...requireSecret(raw, keyPath("monitoring", ["grafana_admin_password_secret"]), m.grafana_admin_password_secret, "Grafana admin password",
+        "pulumi config set --secret %KEY% \"$(openssl rand -base64 24)\""));
+    }
+    if (m.alertmanager_config_secret) {
+      out.push(...requireSecret(raw, keyPath("monitoring", ["alertmanager_config_secret"]), m.alertmanager_config_secret, "Alertmanager config",
+        "pulumi config set --secret %KEY% -- < alertmanager.yml"));
+    }
+    if (m.prometheus_operator) {
+      out.push(warning(keyPath("monitoring", ["prometheus_operator"]), "applies to the kubernetes target only; the docker target runs its own Prometheus", "remove it"));
+    }
+  }
   return out;
 }
 

@@ -46,7 +46,7 @@ export function engineCudaRequirement(spec: StackSpec): string | null {
 export type FirewallRole =
   | { readonly kind: "ssh-only" }
   | { readonly kind: "router"; readonly ports: readonly number[]; readonly allowedCidrs: readonly string[] }
-  | { readonly kind: "engine"; readonly port: number; readonly allowedSources: readonly string[] };
+  | { readonly kind: "engine"; readonly port: number; readonly allowedSources: readonly string[]; readonly exporterPorts?: readonly number[] };
 
 export function hostBootstrapParams(spec: StackSpec, host: HostPlan, weightBytes: number, role: FirewallRole): HostBootstrapParams {
   return {
@@ -68,6 +68,8 @@ export function hostBootstrapParams(spec: StackSpec, host: HostPlan, weightBytes
     // Admin and deploy CIDRs and the bastion: the one SSH allow-list (core/plan/access.ts).
     adminCidrs: sshSources(spec.access),
     router: role.kind === "router" ? { ports: role.ports, allowedCidrs: role.allowedCidrs } : null,
-    engine: role.kind === "engine" ? { port: role.port, allowedSources: role.allowedSources } : null,
+    engine: role.kind === "engine"
+      ? { port: role.port, allowedSources: role.allowedSources, ...(role.exporterPorts?.length ? { exporterPorts: role.exporterPorts } : {}) }
+      : null,
   };
 }

@@ -9,6 +9,7 @@ import { EDGE_PORTS } from "../config/defaults";
 import type { StackSpec } from "../config/schema";
 import { addressCidr, httpUrl, ipVersion, ipv4HostCapacity } from "../net/address";
 import { hostBootstrapParams } from "./bootstrap";
+import { exporterPorts } from "./monitoring";
 import type { DeploymentPlan, DockerHostTarget, DockerTargetPlan, EngineEndpoint, HostPlan, HostTunnel, RouterPlan, TunnelMember, TunnelPlan } from "./types";
 
 /** The ports published on the router host: the TLS edge's, or the router's own. */
@@ -113,7 +114,7 @@ export function dockerTarget(spec: StackSpec, hosts: readonly HostPlan[], weight
     const allowedSources = endpoint.via === "tunnel" ? [addressCidr(routerTunnelAddress!)] : routerSources(routerHost);
     const params = hostBootstrapParams(spec, h, weightBytes, runsRouter
       ? { kind: "router", ports, allowedCidrs: spec.router.allowed_cidrs }
-      : { kind: "engine", port: spec.engine.port, allowedSources });
+      : { kind: "engine", port: spec.engine.port, allowedSources, exporterPorts: exporterPorts(spec) });
     const ownTunnel = tunnel ? hostTunnel(tunnel, h.name) : undefined;
     const bootstrap = ownTunnel ? { ...params, tunnel: ownTunnel } : params;
     return { name: h.name, runsRouter, engineContainerName, endpoint, bootstrap };

@@ -96,8 +96,11 @@ export interface HostBootstrapParams {
   readonly adminCidrs: readonly string[];
   /** Set when this host runs the router: its published ports and who may reach them. */
   readonly router: { readonly ports: readonly number[]; readonly allowedCidrs: readonly string[] } | null;
-  /** Set when this host's engine port is published for another host's router. */
-  readonly engine: { readonly port: number; readonly allowedSources: readonly string[] } | null;
+  /**
+   * Set when this host's engine port is published for another host's router; `exporterPorts`: the
+   * monitoring's exporters on this host, published for the same sources (the router host's Prometheus).
+   */
+  readonly engine: { readonly port: number; readonly allowedSources: readonly string[]; readonly exporterPorts?: readonly number[] } | null;
   /**
    * Set when this host is in the engine tunnel (WireGuard): its interface, its address in the
    * tunnel, the UDP port, its peers and who may send to that port. The keys are not here: they

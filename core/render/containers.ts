@@ -8,6 +8,7 @@ import type { EngineKind } from "../catalog/types";
 import type { DeploymentPlan, DockerHostTarget, DockerTargetPlan, HostPlan, ImageRef } from "../plan/types";
 import { EDGE_CERT_PATH, EDGE_HEALTH_PORT, EDGE_KEY_PATH, renderCaddyfile } from "./caddyfile";
 import { engineArgs } from "./engine-args";
+import { routerMetricsArgs } from "./monitoring/router-metrics";
 import { LORAX_HUB_CACHE } from "./lorax";
 
 /** A secret the container receives as env; the value comes from Pulumi, never from this spec. */
@@ -30,8 +31,11 @@ export interface ContainerSpec {
   /**
    * Host directories mounted into the container. `cache: "compile"` marks a compile cache
    * (kept across restarts; the Kubernetes target mounts it like the model cache).
+   * `named: true`: `hostPath` is the name of a Docker volume instead. Docker fills a new named
+   * volume from the image's own directory, owner included, which an image running as a non-root
+   * user needs to write its data (a bind-mounted directory Docker creates belongs to root).
    */
-  readonly volumes: readonly { readonly hostPath: string; readonly containerPath: string; readonly readOnly: boolean; readonly cache?: "compile" }[];
+  readonly volumes: readonly { readonly hostPath: string; readonly containerPath: string; readonly readOnly: boolean; readonly cache?: "compile"; readonly named?: true }[];
   /** Docker labels: which stack and role the container has, and the engine watchdog's policy ({@link engineWatchdog}). */
   readonly labels: Readonly<Record<string, string>>;
   /** Published ports; empty for anything but the router and cross-host engines. */
@@ -45,8 +49,12 @@ export interface ContainerSpec {
     readonly startPeriod: string;
   };
   readonly files: readonly { readonly path: string; readonly content: string }[];
-  /** Files whose content is a secret (uploaded from a Pulumi secret, never rendered). */
-  readonly secretFiles: readonly { readonly path: string; readonly source: SecretSource }[];
+  /**
+   * Files whose content is a secret (uploaded from a Pulumi secret, never rendered). Uploaded
+   * files belong to root: mode 0600 unless `mode` says otherwise (an image running as a non-root
+   * user must be let read its own config: 0644, inside a container of its own).
+   */
+  readonly secretFiles: readonly { readonly path: string; readonly source: SecretSource; readonly mode?: "0600" | "0644" }[];
 }
 
 export const HF_CACHE_IN_CONTAINER = "/root/.cache/huggingface";
@@ -269,7 +277,7 @@ export function routerContainer(plan: DeploymentPlan, configYaml: string): Conta
   return {
     name: routerContainerName(plan),
     image: router.image,
-    command: ["--config", ROUTER_CONFIG_PATH, "--port", String(ROUTER_INTERNAL_PORT), "--num_workers", String(router.numWorkers)],
+    command: ["--config", ROUTER_CONFIG_PATH, "--port", String(ROUTER_INTERNAL_PORT), "--num_workers", String(router.numWorkers), ...routerMetricsArgs(plan)],
     env: {
       // Start offline: use the cost map bundled with the pinned version instead of fetching it.
       LITELLM_LOCAL_MODEL_COST_MAP: "True",

@@ -12,6 +12,7 @@ import { type BootstrapStep, type HostStep, type RebootWait, TUNNEL_PEER_KEYS_EN
 import { renderSecretStepCommand } from "./kubernetes/k3s-bootstrap";
 import { engineReadinessStep, routerReadinessStep } from "./readiness";
 import { renderLitellmConfig } from "./litellm-config";
+import { renderDockerMonitoring } from "./monitoring/docker";
 import { type HostBenchmark, benchmarkCommand, benchmarkSteps } from "./benchmark";
 import { prefetchStep } from "./prefetch";
 
@@ -90,6 +91,7 @@ export function renderDockerTarget(plan: DeploymentPlan): DockerRendering {
     }
   }
   if (plan.spec.workloads) files["router/readiness.command.txt"] = `${renderStepCommand(routerReadiness)}\n`;
+  Object.assign(files, renderDockerMonitoring(plan)?.files ?? {});
   files["rollout.txt"] = `${rolloutSummary(plan).join("\n")}\n`;
   return {
     kind: "docker", hosts, routerConfig, router, edge, routerReadiness, readinessPlan: readinessPlan(plan), tunnel: target.tunnel,

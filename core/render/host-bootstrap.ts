@@ -259,6 +259,8 @@ export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
       HI_ENGINE_PORT: p.engine ? String(p.engine.port) : "",
       HI_ENGINE_ALLOWED_SOURCES: p.engine ? p.engine.allowedSources.join(",") : "",
       ...(tunnel ? { HI_TUNNEL_PORT: String(tunnel.port), HI_TUNNEL_ALLOWED_SOURCES: tunnel.allowedSources.join(",") } : {}),
+      // Only with monitoring across hosts, so other stacks' firewall step (and its trigger) is unchanged.
+      ...(p.engine?.exporterPorts?.length ? { HI_EXPORTER_PORTS: p.engine.exporterPorts.join(",") } : {}),
     },
     "cache-dir": { HI_CACHE_DIR: p.cacheDir, HI_COMPILE_CACHE_DIRS: VLLM_COMPILE_CACHES.map((c) => c.subdir).join(",") },
     // Gzipped and base64-encoded: one short line on the command line and in `plan`'s listing.
@@ -443,6 +445,7 @@ function validateParams(p: HostBootstrapParams): void {
   }
   if (p.engine) {
     int("engine.port", p.engine.port, 1, 65535);
+    (p.engine.exporterPorts ?? []).forEach((port, i) => int(`engine.exporterPorts[${i}]`, port, 1, 65535));
     cidrList("engine.allowedSources", p.engine.allowedSources, errors);
   }
   const sshPort = p.sshPort ?? 22;

@@ -64,6 +64,7 @@
 import { stringify } from "yaml";
 import { FRONTIER_MODEL_NAME, ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../plan/env";
 import type { ApiTierPlan, DeploymentPlan, EngineUpstream } from "../plan/types";
+import { routerMetricsSettings } from "./monitoring/router-metrics";
 import { loraxDeploymentParams } from "./lorax";
 
 export interface LiteLlmDeployment {
@@ -221,6 +222,7 @@ export function litellmConfig(plan: DeploymentPlan, overrides: UpstreamOverrides
       drop_params: true,
       // Prompts and completions stay out of the router's logs and callbacks.
       turn_off_message_logging: true,
+      ...routerMetricsSettings(plan),
     },
     general_settings: {
       master_key: env(ROUTER_MASTER_KEY_ENV),

@@ -12,6 +12,7 @@ import { imageName } from "../render/containers";
 import { measuredSummary } from "../plan/measured";
 import { rolloutSummary } from "../plan/rollout";
 import { placementSummary } from "../render/kubernetes/placement-summary";
+import { monitoringSummary } from "../render/monitoring/report";
 import { type ResourceRow, resourcesTable } from "./resources";
 
 const gib = (bytes: number) => (bytes / GiB).toFixed(1);
@@ -86,6 +87,7 @@ export function planSummary(plan: DeploymentPlan): string {
   const placement = placementSummary(plan);
   if (placement) out.push("", placement);
   out.push("", costSection(plan));
+  out.push("", monitoringSummary(plan));
   return out.join("\n");
 }
 

@@ -37,6 +37,8 @@
 #   HI_TUNNEL_ALLOWED_SOURCES  required when HI_TUNNEL_PORT is set: the tunnel peers' addresses.
 #   HI_DEPLOY_SSH_CONNECTION   optional. "<client ip> <client port> <server ip> <server port>" of
 #                              the session running this step (sshd's SSH_CONNECTION).
+#   HI_EXPORTER_PORTS          optional. Monitoring exporters' ports, comma-separated, published for
+#                              the same sources as the engine port (the router host's Prometheus).
 #   HI_ROOT                    tests only: prefix for every absolute path read or written.
 #
 # Usage: sudo env HI_ADMIN_CIDRS=203.0.113.0/24 HI_ROUTER_PORT=4000 ... bash -s < firewall.sh
@@ -112,6 +114,16 @@ validate() {
     out="$(parse_list HI_ENGINE_ALLOWED_SOURCES "$HI_ENGINE_ALLOWED_SOURCES")" || exit 1
     mapfile -t ENGINE <<<"$out"
   fi
+  EXPORTER_PORTS=()
+  if [[ -n "${HI_EXPORTER_PORTS:-}" ]]; then
+    [[ -n "$ENGINE_PORT" ]] || die "HI_EXPORTER_PORTS is set without HI_ENGINE_PORT: the exporters are admitted from the engine's sources"
+    IFS=, read -ra EXPORTER_PORTS <<<"$HI_EXPORTER_PORTS"
+    local e
+    for e in "${EXPORTER_PORTS[@]}"; do
+      is_port "$e" || die "HI_EXPORTER_PORTS must be TCP ports (1-65535), comma-separated, got '$HI_EXPORTER_PORTS'"
+      [[ "$e" != "$SSH_PORT" && "$e" != "$ENGINE_PORT" ]] || die "HI_EXPORTER_PORTS includes $e, the SSH or engine port: give them different ports"
+    done
+  fi
   if [[ "$ENGINE_PORT" == "$SSH_PORT" ]]; then
     die "the router/engine port equals the SSH port $SSH_PORT: give them different ports"
   fi
@@ -166,6 +178,9 @@ desired_rules() {
   done
   if [[ -n "$ENGINE_PORT" ]]; then
     while read -r net; do printf 'allow from %s to any port %s proto tcp\tengine\n' "$net" "$ENGINE_PORT"; done < <(nets_of "${ENGINE[@]}")
+    for port in "${EXPORTER_PORTS[@]}"; do
+      while read -r net; do printf 'allow from %s to any port %s proto tcp\texporter\n' "$net" "$port"; done < <(nets_of "${ENGINE[@]}")
+    done
   fi
   if [[ -n "$TUNNEL_PORT" ]]; then
     while read -r net; do printf 'allow from %s to any port %s proto udp\ttunnel\n' "$net" "$TUNNEL_PORT"; done < <(nets_of "${TUNNEL[@]}")
@@ -225,9 +240,10 @@ docker_user_block() {
   # outside world reaching a published port. docker0 and br-<id> are the bridges Docker
   # creates; a host whose own uplink is a bridge named br-* would need these narrowed.
   printf -- '-A %s -i docker0 -j RETURN\n-A %s -i br-+ -j RETURN\n' "$CHAIN" "$CHAIN"
-  for port in "${ROUTER_PORTS[@]}" "$ENGINE_PORT"; do
+  local engine_side=" $ENGINE_PORT ${EXPORTER_PORTS[*]} "
+  for port in "${ROUTER_PORTS[@]}" "$ENGINE_PORT" "${EXPORTER_PORTS[@]}"; do
     [[ -n "$port" ]] || continue
-    if [[ "$port" != "$ENGINE_PORT" ]]; then list=("${ROUTER[@]}"); else list=("${ENGINE[@]}"); fi
+    if [[ "$engine_side" != *" $port "* ]]; then list=("${ROUTER[@]}"); else list=("${ENGINE[@]}"); fi
     while read -r net; do
       printf -- '-A %s -p tcp -m conntrack --ctorigdstport %s --ctdir ORIGINAL -s %s -j RETURN\n' "$CHAIN" "$port" "$net"
     done < <(printf '%s\n' "${list[@]}" | awk -v f="$family" '$1 == f { print $2 }')

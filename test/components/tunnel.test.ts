@@ -105,6 +105,21 @@ describe("engine tunnel across three hosts without a private network", () => {
     expect(env(1)).toContain("HI_TUNNEL_ALLOWED_SOURCES='203.0.113.12/32,203.0.113.13/32'");
   });
 
+  it("publishes the monitoring's exporters on the tunnel address too, scraped there and admitted from the router's tunnel address", () => {
+    const prometheus = renderTarget(run.plan).files["monitoring/prometheus.yml"]!;
+    for (const n of [2, 3]) {
+      const exporters = run.resources.filter((r) => r.type === CONTAINER && String(r.name).startsWith(`tun-gpu-${n}-`) && /-(node|dcgm)-exporter$/.test(String(r.name)));
+      expect(exporters.length).toBe(2);
+      for (const e of exporters) {
+        const ports = e.inputs["ports"] as { ip: string }[];
+        expect(ports.map((p) => p.ip)).toEqual([`10.213.0.${n}`]);
+      }
+      expect(prometheus).toContain(`10.213.0.${n}:9100`);
+      expect(prometheus).not.toContain(`203.0.113.${10 + n}:`);
+      expect(String(run.byName(`tun-gpu-${n}-firewall`).inputs["create"])).toMatch(/HI_EXPORTER_PORTS='[0-9,]+'/);
+    }
+  });
+
   it("rolls the three hosts in order: each one's disruptive steps and engine wait for the previous host's engine", () => {
     expect(graph.cycle()).toBeUndefined();
     const gate = (n: number) => `tun-gpu-${n}-engine-readiness`;

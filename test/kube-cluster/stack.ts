@@ -125,6 +125,7 @@ export function objectPath(m: Manifest<unknown>): string {
     Namespace: "namespaces", Secret: "secrets", ConfigMap: "configmaps", Deployment: "deployments", DaemonSet: "daemonsets",
     Service: "services", PodDisruptionBudget: "poddisruptionbudgets", HorizontalPodAutoscaler: "horizontalpodautoscalers",
     Ingress: "ingresses", NetworkPolicy: "networkpolicies",
+    ServiceAccount: "serviceaccounts", Role: "roles", RoleBinding: "rolebindings", PodMonitor: "podmonitors", PrometheusRule: "prometheusrules",
   };
   const base = m.apiVersion === "v1" ? "/api/v1" : `/apis/${m.apiVersion}`;
   const ns = m.metadata.namespace ? `/namespaces/${m.metadata.namespace}` : "";

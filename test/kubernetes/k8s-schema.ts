@@ -20,8 +20,16 @@ import { ConfigMap as ConfigMapModel, type IConfigMap } from "kubernetes-models/
 import { Namespace as NamespaceModel, type INamespace } from "kubernetes-models/v1/Namespace";
 import { Secret as SecretModel, type ISecret } from "kubernetes-models/v1/Secret";
 import { Service as ServiceModel, type IService } from "kubernetes-models/v1/Service";
+import { ServiceAccount as ServiceAccountModel, type IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import { Role as RoleModel, type IRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import { RoleBinding as RoleBindingModel, type IRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
+// The Prometheus Operator's CRDs, @kubernetes-models/prometheus-operator 6.x (generated from the
+// operator's Go API types, monitoring.coreos.com/v1).
+import { PodMonitor as PodMonitorModel, type IPodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
+import { PrometheusRule as PrometheusRuleModel, type IPrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 import type {
-  ConfigMap, DaemonSet, Deployment, HorizontalPodAutoscaler, Ingress, Manifest, Namespace, NetworkPolicy, PodDisruptionBudget, Secret, Service,
+  ConfigMap, DaemonSet, Deployment, HorizontalPodAutoscaler, Ingress, Manifest, Namespace, NetworkPolicy, PodDisruptionBudget, PodMonitor, PrometheusRule,
+  Role, RoleBinding, Secret, Service, ServiceAccount,
 } from "../../core/render/kubernetes/types";
 
 /**
@@ -48,6 +56,11 @@ export function validateManifest(m: Manifest<string> | Record<string, unknown>):
     case "HorizontalPodAutoscaler": return check(new HpaModel(data));
     case "Ingress": return check(new IngressModel(data));
     case "NetworkPolicy": return check(new NetworkPolicyModel(data));
+    case "ServiceAccount": return check(new ServiceAccountModel(data));
+    case "Role": return check(new RoleModel(data));
+    case "RoleBinding": return check(new RoleBindingModel(data));
+    case "PodMonitor": return check(new PodMonitorModel(data));
+    case "PrometheusRule": return check(new PrometheusRuleModel(data));
     default: throw new Error(`no Kubernetes model for kind ${String(kind)}`);
   }
 }
@@ -76,4 +89,9 @@ export type ManifestFieldsExist = [
   Expect<FieldProblems<HorizontalPodAutoscaler, IHorizontalPodAutoscaler>>,
   Expect<FieldProblems<Ingress, IIngress>>,
   Expect<FieldProblems<NetworkPolicy, INetworkPolicy>>,
+  Expect<FieldProblems<ServiceAccount, IServiceAccount>>,
+  Expect<FieldProblems<Role, IRole>>,
+  Expect<FieldProblems<RoleBinding, IRoleBinding>>,
+  Expect<FieldProblems<PodMonitor, IPodMonitor>>,
+  Expect<FieldProblems<PrometheusRule, IPrometheusRule>>,
 ];

@@ -10,6 +10,7 @@ import { resolveSecrets } from "../../core/render/kubernetes/files";
 import { renderKubernetesTarget } from "../../core/render/kubernetes/target";
 import { k3sClusterPlan } from "../../core/render/kubernetes/k3s-bootstrap";
 import { renderKubernetesWorkloads, workloadManifests } from "../../core/render/kubernetes/workloads";
+import { renderKubernetesMonitoring } from "../../core/render/monitoring/kubernetes";
 import { REMOTE_COMMAND, type StackRun, plaintextOccurrences, runStack } from "../components/stack-harness";
 import { validateManifest } from "./k8s-schema";
 
@@ -92,6 +93,8 @@ describe(`stack ${STACK} under mocks`, () => {
   it("asks Pulumi for exactly the rendered manifests, and each validates against the Kubernetes API", () => {
     const expected = [
       ...workloadManifests(renderKubernetesWorkloads(run.plan)).map((m) => resolveSecrets(m, () => SECRET_MASK)),
+      // The monitoring (prod: on by default): exporters, Prometheus with its RBAC, NetworkPolicies.
+      ...(renderKubernetesMonitoring(run.plan)?.manifests ?? []).map((m) => resolveSecrets(m, () => SECRET_MASK)),
       renderDevicePlugin(run.plan),
     ];
     const recorded = k8sResources();

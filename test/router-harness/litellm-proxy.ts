@@ -35,6 +35,7 @@ import type { LiteLlmConfig as RenderedConfig, LiteLlmDeployment as RenderedDepl
 
 const LOCALHOST = "127.0.0.1";
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
+const PROMETHEUS_CLIENT_DIR = path.join(REPO_ROOT, ".venv", "prometheus-client");
 
 /**
  * One `model_list` entry: the renderer's shape (core/render/litellm-config.ts), with
@@ -166,6 +167,10 @@ export function offlineEnvironment(home: string, trapUrl: string): Record<string
   return {
     PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: home,
+    // Temp files in the proxy's own directory: LiteLLM puts its Prometheus multiprocess files in
+    // <tmp>/litellm_prometheus_multiproc and wipes that at start, which two proxies sharing /tmp
+    // (parallel tests) would do to each other.
+    TMPDIR: home,
     LANG: "C.UTF-8",
     PYTHONUNBUFFERED: "1",
     LITELLM_MODE: "PRODUCTION",
@@ -190,6 +195,9 @@ export function offlineEnvironment(home: string, trapUrl: string): Record<string
     all_proxy: trapUrl,
     NO_PROXY: "127.0.0.1,localhost,::1",
     no_proxy: "127.0.0.1,localhost,::1",
+    // prometheus_client, which the LiteLLM image ships (its `proxy-runtime` extra) and `litellm[proxy]`
+    // does not: the Prometheus callback of stacks with monitoring needs it (scripts/install-prometheus.sh).
+    ...(existsSync(PROMETHEUS_CLIENT_DIR) ? { PYTHONPATH: PROMETHEUS_CLIENT_DIR } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * Everything the kubernetes target deploys, rendered from the plan: the workloads as manifests
- * (secret values as `SecretSource`s), the k3s cluster's nodes and steps with `cluster: k3s`,
+ * Everything the kubernetes target deploys, rendered from the plan: the workloads and the
+ * monitoring as manifests (secret values as `SecretSource`s), the k3s cluster's nodes and steps with `cluster: k3s`,
  * NVIDIA's device plugin there, and every file of it for review under `out/<stack>/` (secret
  * values replaced by where they come from).
  */
@@ -12,6 +12,7 @@ import { renderDevicePlugin } from "./device-plugin";
 import { describeSecret, resolveSecrets } from "./files";
 import { K3S_TOKEN_ENV, type K3sClusterPlan, k3sClusterPlan, renderSecretStepCommand } from "./k3s-bootstrap";
 import { placementSummary } from "./placement-summary";
+import { type KubernetesMonitoring, renderKubernetesMonitoring } from "../monitoring/kubernetes";
 import type { DaemonSet, Manifest } from "./types";
 import { type KubernetesWorkloads, kubernetesPart, renderKubernetesWorkloads, workloadManifests } from "./workloads";
 
@@ -24,6 +25,8 @@ export interface KubernetesRendering {
   readonly k3s: K3sClusterPlan | null;
   /** `cluster: k3s`: NVIDIA's device plugin; existing clusters bring their own. */
   readonly devicePlugin: DaemonSet | null;
+  /** Prometheus and the exporters, or the Prometheus Operator's objects; null without monitoring. */
+  readonly monitoring: KubernetesMonitoring | null;
   /** Every rendered file, keyed by its path under `out/<stack>/`. */
   readonly files: Readonly<Record<string, string>>;
 }
@@ -31,7 +34,8 @@ export interface KubernetesRendering {
 export function renderKubernetesTarget(plan: DeploymentPlan): KubernetesRendering {
   const target = kubernetesPart(plan);
   const workloads = renderKubernetesWorkloads(plan);
-  const manifests = workloadManifests(workloads);
+  const monitoring = renderKubernetesMonitoring(plan);
+  const manifests = [...workloadManifests(workloads), ...(monitoring?.manifests ?? [])];
   const k3s = target.settings.cluster === "k3s" ? k3sClusterPlan(plan) : null;
   const devicePlugin = k3s ? renderDevicePlugin(plan) : null;
 
@@ -42,6 +46,7 @@ export function renderKubernetesTarget(plan: DeploymentPlan): KubernetesRenderin
     files[`kubernetes/${String(i + 1).padStart(2, "0")}-${m.kind.toLowerCase()}-${m.metadata.name}.yaml`] = stringify(m, { lineWidth: 0, aliasDuplicateObjects: false });
   });
   files["router/litellm-config.yaml"] = workloads.routerConfig;
+  Object.assign(files, monitoring?.files ?? {});
   files["placement.txt"] = `${placementSummary(plan)}\n`;
   for (const node of k3s?.nodes ?? []) {
     const dir = `k3s/${node.host.name}`;
@@ -58,5 +63,5 @@ export function renderKubernetesTarget(plan: DeploymentPlan): KubernetesRenderin
       files[`${prefix}.command.txt`] = `${command}\n`;
     });
   }
-  return { kind: "kubernetes", workloads, manifests, k3s, devicePlugin, files };
+  return { kind: "kubernetes", workloads, manifests, k3s, devicePlugin, monitoring, files };
 }

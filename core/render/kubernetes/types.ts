@@ -98,6 +98,7 @@ export interface PodSpec {
   readonly priorityClassName?: string;
   readonly tolerations?: Toleration[];
   readonly topologySpreadConstraints?: TopologySpreadConstraint[];
+  readonly serviceAccountName?: string;
   readonly automountServiceAccountToken?: boolean;
   readonly enableServiceLinks?: boolean;
   readonly terminationGracePeriodSeconds?: number;
@@ -217,8 +218,88 @@ export interface NetworkPolicy {
     readonly podSelector: LabelSelector;
     readonly policyTypes: "Ingress"[];
     readonly ingress: {
-      readonly from: { readonly podSelector: LabelSelector }[];
+      /** With a namespaceSelector, pods matching both (a namespace other than the policy's). */
+      readonly from: { readonly podSelector: LabelSelector; readonly namespaceSelector?: LabelSelector }[];
       readonly ports: { readonly protocol: "TCP"; readonly port: number }[];
+    }[];
+  };
+}
+
+export interface ServiceAccount {
+  readonly apiVersion: "v1";
+  readonly kind: "ServiceAccount";
+  readonly metadata: ObjectMeta;
+  readonly automountServiceAccountToken: boolean;
+}
+
+export interface PolicyRule {
+  readonly apiGroups: string[];
+  readonly resources: string[];
+  readonly verbs: ("get" | "list" | "watch")[];
+}
+
+export interface Role {
+  readonly apiVersion: "rbac.authorization.k8s.io/v1";
+  readonly kind: "Role";
+  readonly metadata: ObjectMeta;
+  readonly rules: PolicyRule[];
+}
+
+export interface RoleBinding {
+  readonly apiVersion: "rbac.authorization.k8s.io/v1";
+  readonly kind: "RoleBinding";
+  readonly metadata: ObjectMeta;
+  readonly roleRef: { readonly apiGroup: "rbac.authorization.k8s.io"; readonly kind: "Role"; readonly name: string };
+  readonly subjects: { readonly kind: "ServiceAccount"; readonly name: string; readonly namespace: string }[];
+}
+
+/**
+ * A Prometheus relabeling as the Prometheus Operator spells it (camelCase of Prometheus's
+ * relabel_config; https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.RelabelConfig).
+ */
+export interface OperatorRelabel {
+  readonly sourceLabels?: string[];
+  readonly targetLabel?: string;
+  readonly regex?: string;
+  readonly replacement?: string;
+  readonly action?: "replace" | "keep" | "drop";
+}
+
+/** The Prometheus Operator's PodMonitor (monitoring.coreos.com/v1): which pods, which port, which labels. */
+export interface PodMonitor {
+  readonly apiVersion: "monitoring.coreos.com/v1";
+  readonly kind: "PodMonitor";
+  readonly metadata: ObjectMeta;
+  readonly spec: {
+    readonly selector: LabelSelector;
+    readonly namespaceSelector: { readonly matchNames: string[] };
+    readonly podMetricsEndpoints: {
+      readonly port: string;
+      readonly path: string;
+      readonly interval: string;
+      readonly scrapeTimeout: string;
+      readonly relabelings: OperatorRelabel[];
+    }[];
+  };
+}
+
+/** The Prometheus Operator's PrometheusRule (monitoring.coreos.com/v1): rule groups as in a rule file. */
+export interface PrometheusRule {
+  readonly apiVersion: "monitoring.coreos.com/v1";
+  readonly kind: "PrometheusRule";
+  readonly metadata: ObjectMeta;
+  readonly spec: {
+    readonly groups: {
+      readonly name: string;
+      readonly interval: string;
+      readonly rules: {
+        readonly record?: string;
+        readonly alert?: string;
+        readonly expr: string;
+        readonly for?: string;
+        readonly labels?: Labels;
+        readonly annotations?: Labels;
+      }[];
     }[];
   };
 }
@@ -234,4 +315,9 @@ export type Manifest<V> =
   | PodDisruptionBudget
   | HorizontalPodAutoscaler
   | Ingress
-  | NetworkPolicy;
+  | NetworkPolicy
+  | ServiceAccount
+  | Role
+  | RoleBinding
+  | PodMonitor
+  | PrometheusRule;

@@ -15,6 +15,7 @@ import * as path from "node:path";
 import type { EngineGroup } from "../../plan/types";
 import type { DeploymentPlan, KubernetesTargetPlan } from "../../plan/types";
 import { httpUrl } from "../../net/address";
+import { MONITORING_PORTS, monitoringEnabled } from "../../plan/monitoring";
 import { type ContainerSpec, type EngineInstance, ROUTER_INTERNAL_PORT, type SecretSource, engineContainer, imageName, modelCacheMount, routerContainer } from "../containers";
 import { renderLitellmConfig } from "../litellm-config";
 import type {
@@ -311,7 +312,11 @@ export function renderKubernetesWorkloads(plan: DeploymentPlan): KubernetesWorkl
             imagePullPolicy: "IfNotPresent",
             args: [...routerSpec.command],
             env: envFor(routerSpec, ROUTER_SECRET),
-            ports: [{ name: "http", containerPort: ROUTER_INTERNAL_PORT, protocol: "TCP" }],
+            ports: [
+              { name: "http", containerPort: ROUTER_INTERNAL_PORT, protocol: "TCP" },
+              // LiteLLM's metrics process (--prometheus_metrics_port): what the monitoring scrapes, by this name.
+              ...(monitoringEnabled(plan.spec) ? [{ name: "metrics", containerPort: MONITORING_PORTS.routerMetrics, protocol: "TCP" as const }] : []),
+            ],
             // LiteLLM's workers are processes of ~0.5 GiB each [estimate from its benchmarks' sizing].
             resources: {
               requests: { cpu: `${250 * workers}m`, memory: `${512 * workers}Mi` },
