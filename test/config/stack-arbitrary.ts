@@ -51,6 +51,17 @@ const STRING_POOLS: Readonly<Record<string, readonly string[]>> = {
   "kubernetes.ingress.class_name": ["traefik", "nginx"],
   "kubernetes.ingress.cert_manager_cluster_issuer": ["letsencrypt"],
   "driver.refresh": ["2026-12-01", "r2"],
+  "access.deploy_cidrs": CIDRS,
+  "access.bastion.address": ["203.0.113.99", "bastion.example.co.uk", "2001:db8::99"],
+  "access.bastion.user": ["jump", "ubuntu"],
+  "access.bastion.host_key": [`ssh-ed25519 ${"A".repeat(68)}`],
+  "access.tunnel.cidr": ["10.213.0.0/24", "10.99.0.0/28", "172.16.5.0/29"],
+  "monitoring.operator_namespace": ["monitoring", "observability"],
+};
+
+/** Realistic records for record-typed keys (label maps), by path. */
+const RECORD_POOLS: Readonly<Record<string, readonly Readonly<Record<string, string>>[]>> = {
+  "monitoring.operator_labels": [{}, { release: "kube-prometheus-stack" }, { "app.kubernetes.io/part-of": "monitoring", team: "ml" }],
 };
 
 /** Realistic ranges where the schema's own bounds are far wider than a stack would use. */
@@ -123,6 +134,7 @@ export function arbFor(schema: z.ZodType, path: string): fc.Arbitrary<unknown> {
     const good = inner.isInt ? fc.integer({ min: Math.ceil(lo), max: Math.floor(hi) }) : fc.double({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true });
     return mostly(good, fc.oneof(fc.constantFrom(...HOSTILE_NUMBERS), fc.constantFrom(String(lo), "sixty-four")));
   }
+  if (inner instanceof z.ZodRecord && RECORD_POOLS[path]) return mostly(fc.constantFrom(...RECORD_POOLS[path]!), hostileAny);
   if (inner instanceof z.ZodString || inner instanceof z.ZodStringFormat) {
     const pool = STRING_POOLS[path] ?? (/_secret$/.test(path) ? SECRET_NAMES : undefined);
     const good = pool ? fc.constantFrom(...pool) : fc.string({ minLength: 1, maxLength: 12 });
@@ -222,6 +234,9 @@ export const stackValues: fc.Arbitrary<{ values: Record<string, unknown>; secret
         if (names[i] !== undefined) measured[names[i]] = e;
       });
     }
+    // Grafana comes with its admin password's secret (the validator refuses Grafana's admin/admin).
+    const monitoring = obj(values["monitoring"]);
+    if (monitoring?.["grafana"] === true && monitoring["grafana_admin_password_secret"] === undefined) monitoring["grafana_admin_password_secret"] = "grafanaAdminPassword";
     const benchmark = obj(values["benchmark"]);
     const engine = obj(values["engine"]);
     if (benchmark && (values["target"] === "kubernetes" || engine?.["kind"] === "lorax" || values["workloads"] === false)) delete benchmark["enabled"];
