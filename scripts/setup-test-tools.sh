@@ -9,6 +9,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "${here}/install-shellcheck.sh"
 bash "${here}/install-litellm.sh"
+bash "${here}/install-mypy.sh"
 bash "${here}/install-actionlint.sh"
 bash "${here}/install-chromium.sh"
 bash "${here}/install-sshd.sh"
