@@ -21,8 +21,9 @@
  *    max(30 s, 2 x the prefill time of a full-context prompt) is stalled.
  *  - managed tier: the stack's request_timeout_s, as before; frontier: twice that, at least
  *    300 s - reasoning models can think for minutes before their first token.
- *  - admission burst: 6 s of the planned rate (at least one request), so over any minute an
- *    engine is admitted at most 10% over its planned rate.
+ *  - admission burst: 5 s of the planned rate (at least one request), so over any minute an
+ *    engine is admitted at most 5/60 (8%) over its planned rate: under the 10% the router
+ *    promises, with room for a request in flight at each end of the minute.
  *  - unused and leaked admissions: 2 s (the filter-to-call gap), and max(600 s, twice the
  *    request timeout) for a call whose end a crashed worker never reported.
  */
@@ -210,7 +211,7 @@ export interface RouterExtensionSettings {
 export const FIRST_TOKEN_FLOOR_S = 10;
 export const FIRST_TOKEN_CAP_S = 20;
 export const ENGINE_CONNECT_S = 3;
-export const ADMISSION_BURST_S = 6;
+export const ADMISSION_BURST_S = 5;
 export const POLL_INTERVAL_S = 1;
 export const PROBE_TIMEOUT_S = 2;
 

@@ -33,6 +33,8 @@ export interface ExtRouterOptions {
   readonly adapterManaged?: readonly string[];
   /** Override the plan's worker count (only to compare; tests use the plan's). */
   readonly numWorkers?: number;
+  /** false: today's rendered config alone, without the extension (benchmarks compare the two). */
+  readonly withExtension?: boolean;
 }
 
 export interface ExtRouter {
@@ -95,7 +97,8 @@ export async function startExtRouter(plan: DeploymentPlan, options: ExtRouterOpt
     };
     const input = routerExtensionInput(plan, options.extension ?? {}, overrides);
     const extension = routerExtension(input);
-    const base = extension.apply(litellmConfig(plan, overrides));
+    const withExtension = options.withExtension ?? true;
+    const base = withExtension ? extension.apply(litellmConfig(plan, overrides)) : litellmConfig(plan, overrides);
     // Adapters' managed fine-tunes are the extension's own deployments: aim them at their stubs.
     const config: LiteLlmConfig = {
       ...base,
@@ -118,12 +121,13 @@ export async function startExtRouter(plan: DeploymentPlan, options: ExtRouterOpt
     const workers = options.numWorkers ?? plan.router.numWorkers;
     const proxy = await startLiteLlmProxy({
       config,
-      env: { ...credentials, ...extension.env },
-      files,
+      env: { ...credentials, ...(withExtension ? extension.env : {}) },
+      ...(withExtension ? { files } : {}),
+      // The extension's worker health-check allowance is needed by any multi-worker proxy here.
       extraArgs: ["--num_workers", String(workers), ...extension.args],
       startupTimeoutMs: 300_000,
     });
-    await waitForWorkers(proxy, workers);
+    if (withExtension) await waitForWorkers(proxy, workers);
     for (const stub of stubs) stub.clearRequests();
 
     const python = liteLlmExecutable().python;

@@ -204,6 +204,8 @@ export class StubUpstream {
   finishReason = "stop";
   /** `midstream`: content chunks sent before the connection is cut. */
   breakAfterChunks = 2;
+  /** OpenAI-compatible: whether GET /metrics answers (false: 503, as an engine whose metrics are unreachable). */
+  metricsAvailable = true;
   /** The queue model (OpenAI-compatible only); null: answer at once. */
   queue: QueueModel | null;
   /** Chat completions that finished, with how long each waited in the queue and in total. */
@@ -440,6 +442,10 @@ export class StubUpstream {
       return;
     }
     if (record.method === "GET" && record.path === "/metrics") {
+      if (!this.metricsAvailable) {
+        this.sendError({ record, res }, 503);
+        return;
+      }
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
       res.end(this.metricsText());
       return;
@@ -455,18 +461,29 @@ export class StubUpstream {
       this.sendError({ record, res }, 404);
       return;
     }
+    // Like vLLM, a request whose client has gone is dropped from the queue or the batch.
+    let gone = false;
+    const clientGone = new Promise<void>((resolve) =>
+      res.once("close", () => {
+        if (!res.writableEnded) {
+          gone = true;
+          resolve();
+        }
+      }),
+    );
     const waitStarted = Date.now();
-    await this.acquireSlot();
+    if (!(await this.acquireSlot(clientGone))) return;
     const serviceStarted = Date.now();
     try {
-      if (this.queue) await this.sleep(this.queue.serviceMs);
+      if (this.queue) await Promise.race([this.sleep(this.queue.serviceMs), clientGone]);
+      if (gone) return;
       await this.completeOpenAI(record, res);
+      this.served.push({ waitedMs: serviceStarted - waitStarted, totalMs: Date.now() - waitStarted, at: Date.now(), model: record.model });
     } finally {
       this.releaseSlot();
       this.generationTokens += this.chunks.length;
       this.promptTokens += 10;
       this.iterations += 1;
-      this.served.push({ waitedMs: serviceStarted - waitStarted, totalMs: Date.now() - waitStarted, at: Date.now(), model: record.model });
     }
   }
 
@@ -519,14 +536,25 @@ export class StubUpstream {
     res.end("data: [DONE]\n\n");
   }
 
-  private acquireSlot(): Promise<void> {
+  /** Resolves true with a batch slot, or false if the client left while it waited. */
+  private acquireSlot(clientGone: Promise<void>): Promise<boolean> {
     const queue = this.queue;
     if (queue === null || this.running < queue.slots) {
       this.running++;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     // The slot passes straight from the finishing request to this one (releaseSlot).
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => {
+      const waiter = (): void => resolve(true);
+      this.waiters.push(waiter);
+      void clientGone.then(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) {
+          this.waiters.splice(i, 1);
+          resolve(false);
+        }
+      });
+    });
   }
 
   private releaseSlot(): void {

@@ -13,8 +13,10 @@ whichever router worker handles it:
    (capacity model, or measured capacity when the stack has it); live signals only lower it.
 3. With a fresh metrics snapshot, the engine is saturated (and skipped) when requests wait
    in its queue (more than ``max_waiting``), when its KV cache is at ``kv_cache_limit``, or
-   when the running batch plus what this router has sent since the snapshot reaches
-   ``max_running``. A stale or missing snapshot leaves rule 2 in charge (the static planned
+   when the running batch plus what this router has sent since the snapshot reaches the
+   batch size: the planned concurrency, lowered to the running count at which the engine
+   was last seen queueing (``state`` learns it from the samples), so that between two
+   samples the router does not send a slower-than-planned engine more than it runs. A stale or missing snapshot leaves rule 2 in charge (the static planned
    rate is the fallback when metrics are unreachable), with the router's own in-flight
    count against ``max_running`` as a lower bound on the batch.
 """
@@ -42,6 +44,8 @@ class EngineView:
     sampled_at: float
     #: `inflight` when the sample was taken, to count what was sent since.
     inflight_at_sample: int
+    #: The batch size learned from the samples (None: not yet); used only with a fresh sample.
+    batch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,15 @@ def judge(
     start = max(view.tat, now)
     next_tat = start + interval
     fresh = live_enabled and view.sample is not None and now - view.sampled_at <= stale_after_s
+    batch = view.max_running
     if fresh and view.sample is not None:
+        if view.batch is not None:
+            batch = max(1, min(batch, view.batch))
         sent_since = max(0, view.inflight - view.inflight_at_sample)
         projected = view.sample.running + view.sample.waiting + sent_since
-        load = projected / view.max_running
     else:
         projected = float(view.inflight)
-        load = view.inflight / view.max_running
+    load = projected / batch
     if view.down:
         return Verdict(False, "down", load, view.tat)
     if start - now > tau + 1e-9:
@@ -97,6 +103,6 @@ def judge(
             return Verdict(False, "kv", load, view.tat)
     # Without a fresh snapshot the router's own in-flight count is still a lower bound on
     # the engine's batch.
-    if projected >= view.max_running:
+    if projected >= batch:
         return Verdict(False, "running", load, view.tat)
     return Verdict(True, "ok", load, next_tat)

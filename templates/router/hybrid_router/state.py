@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS engines (
   inflight_at_sample INTEGER NOT NULL DEFAULT 0,
   health_ok_at REAL NOT NULL DEFAULT 0,
   progress_at REAL NOT NULL DEFAULT 0,
+  batch INTEGER,
   admitted INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS reservations (
@@ -170,12 +171,12 @@ class SharedState:
 
     def _view(self, engine: EngineSettings, now: float) -> EngineView:
         row = self._db.execute(
-            "SELECT tat, down, running, waiting, kv, progress, sampled_at, inflight_at_sample FROM engines WHERE name = ?",
+            "SELECT tat, down, running, waiting, kv, progress, sampled_at, inflight_at_sample, batch FROM engines WHERE name = ?",
             (engine.name,),
         ).fetchone()
         if row is None:
             raise KeyError(engine.name)
-        tat, down, running, waiting, kv, progress, sampled_at, inflight_at_sample = row
+        tat, down, running, waiting, kv, progress, sampled_at, inflight_at_sample, batch = row
         sample = (
             LoadSample(running=float(running), waiting=float(waiting), kv_usage=float(kv or 0.0), progress=float(progress or 0.0))
             if running is not None and waiting is not None
@@ -190,6 +191,7 @@ class SharedState:
             sample=sample,
             sampled_at=float(sampled_at),
             inflight_at_sample=int(inflight_at_sample),
+            batch=int(batch) if batch is not None else None,
         )
 
     def reserve(self, candidates: Sequence[str], live: LiveLoadSettings) -> Admission | Refusal:
@@ -272,11 +274,13 @@ class SharedState:
         now = self._clock()
         with self._write() as db:
             row = db.execute(
-                "SELECT down, probe_failures, progress, progress_at FROM engines WHERE name = ?", (engine,)
+                "SELECT down, probe_failures, progress, progress_at, batch FROM engines WHERE name = ?", (engine,)
             ).fetchone()
             if row is None:
                 return None
             down, failures, progress, progress_at = bool(row[0]), int(row[1]), row[2], float(row[3])
+            planned = self._engines[engine].max_running if engine in self._engines else 1
+            batch = int(row[4]) if row[4] is not None else planned
             went_down: str | None = None
             if healthy:
                 db.execute("UPDATE engines SET probe_failures = 0, health_ok_at = ? WHERE name = ?", (now, engine))
@@ -289,10 +293,17 @@ class SharedState:
                 moved = progress is None or sample.progress != float(progress) or sample.running == 0
                 if moved:
                     progress_at = now
+                # The batch the engine really runs: where requests start to queue. A queue at
+                # this sample says the batch is full at the running count; running at the
+                # learned size without a queue says it can take one more (up to the plan's).
+                if sample.waiting > 0:
+                    batch = max(1, int(sample.running))
+                elif sample.running >= batch:
+                    batch = min(planned, int(sample.running) + 1)
                 db.execute(
                     "UPDATE engines SET running = ?, waiting = ?, kv = ?, progress = ?, sampled_at = ?, "
-                    "inflight_at_sample = ?, progress_at = ? WHERE name = ?",
-                    (sample.running, sample.waiting, sample.kv_usage, sample.progress, now, self._inflight(engine, now), progress_at, engine),
+                    "inflight_at_sample = ?, progress_at = ?, batch = ? WHERE name = ?",
+                    (sample.running, sample.waiting, sample.kv_usage, sample.progress, now, self._inflight(engine, now), progress_at, batch, engine),
                 )
                 if went_down is None and not down and sample.running > 0 and now - progress_at > stall_s:
                     went_down = "stalled"

@@ -6,7 +6,7 @@ import unittest
 from hybrid_router.admission import EngineView, burst_requests, judge
 from hybrid_router.metrics import LoadSample
 
-LIVE = dict(live_enabled=True, stale_after_s=3.0, max_waiting=0, kv_cache_limit=0.95, burst_s=6.0)
+LIVE = dict(live_enabled=True, stale_after_s=3.0, max_waiting=0, kv_cache_limit=0.95, burst_s=5.0)
 
 
 def view(**kw: object) -> EngineView:
@@ -16,10 +16,10 @@ def view(**kw: object) -> EngineView:
 
 
 class PlannedRate(unittest.TestCase):
-    def test_burst_is_six_seconds_of_rate_and_at_least_one(self) -> None:
-        self.assertEqual(burst_requests(60, 6), 6)
-        self.assertEqual(burst_requests(29, 6), 2)
-        self.assertEqual(burst_requests(1, 6), 1)
+    def test_burst_is_five_seconds_of_rate_and_at_least_one(self) -> None:
+        self.assertEqual(burst_requests(60, 5), 5)
+        self.assertEqual(burst_requests(29, 5), 2)
+        self.assertEqual(burst_requests(1, 5), 1)
 
     def test_admits_at_most_burst_plus_rate_over_any_window(self) -> None:
         rng = random.Random(7)
@@ -33,7 +33,7 @@ class PlannedRate(unittest.TestCase):
                 if v.admit:
                     tat = v.next_tat
                     admitted.append(t)
-            burst = burst_requests(rpm, 6.0)
+            burst = burst_requests(rpm, 5.0)
             for i, start in enumerate(admitted):
                 for window in (1.0, 10.0, 60.0):
                     inside = sum(1 for t in admitted[i:] if t < start + window)
