@@ -191,6 +191,21 @@ async function waitForWorkers(proxy: LiteLlmProxy, workers: number, timeoutMs = 
   }
 }
 
+/**
+ * Sends `perWorker x workers` plain and streamed requests to the served model, each on a
+ * new connection (a kept-alive one stays with one worker), so that every worker process
+ * has served a request of each kind before a test times anything. (The extension loads
+ * LiteLLM's tokenizers at start; this covers what else a process does the first time.)
+ */
+export async function warmUp(r: ExtRouter, perWorker = 6): Promise<void> {
+  const n = perWorker * (r.plan.router.numWorkers || 1);
+  const served = r.plan.engine.servedModelName;
+  const fresh = { connection: "close" };
+  for (let i = 0; i < n; i += 4) {
+    await Promise.all([0, 1, 2, 3].map((j) => (j % 2 === 0 ? r.chat({ model: served, messages: MESSAGES }, fresh) : r.chatStream({ model: served, messages: MESSAGES }, fresh))));
+  }
+}
+
 /** Chat completion requests a stub received (Anthropic: /v1/messages). */
 export function chatCalls(stub: StubUpstream | undefined): number {
   if (stub === undefined) return 0;

@@ -24,6 +24,7 @@ integrations/custom_logger.py; the router calls them in router.py):
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
@@ -212,16 +213,47 @@ class HybridRouter(CustomLogger):
         )
         self._health_fresh_s = health_fresh_s(settings.live_load.poll_interval_s, settings.live_load.probe_timeout_s)
         self._last_sweep = time.monotonic()
+        self._warmup: asyncio.Task[None] | None = None
         self._ensure_started()
 
     # ---- plumbing ---------------------------------------------------------------------
 
     def _ensure_started(self) -> None:
         try:
-            asyncio.get_running_loop()
+            loop = asyncio.get_running_loop()
         except RuntimeError:
             return
         self._poller.start()
+        if self._warmup is None:
+            self._warmup = loop.create_task(self._warm_tokenizers(), name="hybrid-router-warmup")
+
+    async def _warm_tokenizers(self) -> None:
+        """Loads, off the event loop, the tokenizer LiteLLM picks for each deployment's model.
+
+        LiteLLM counts a request's tokens (pre-call context checks, stream usage) with a
+        tokenizer chosen by model name and cached per process (litellm/utils.py
+        _select_tokenizer_helper, an lru_cache); the first count for a model in a worker
+        loads it, which took 1-2 s on a loaded 2-core host - paid by whatever request came
+        first, such as the first one after an engine hangs. Doing it at start moves that
+        cost out of the request path.
+        """
+        from litellm import token_counter
+        from litellm.proxy.proxy_server import llm_router
+
+        for _ in range(100):
+            if llm_router is not None:
+                break
+            await asyncio.sleep(0.1)
+            from litellm.proxy.proxy_server import llm_router
+        if llm_router is None:
+            return
+        models = sorted({str(d["litellm_params"]["model"]) for d in llm_router.model_list})
+        loop = asyncio.get_running_loop()
+        for model in models:
+            try:
+                await loop.run_in_executor(None, functools.partial(token_counter, model=model, text="warm up"))
+            except Exception:  # warming is best-effort
+                pass
 
     def _call(self, call_id: str) -> _Call:
         call = self._calls.get(call_id)
