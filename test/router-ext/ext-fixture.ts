@@ -160,6 +160,10 @@ export async function startExtRouter(plan: DeploymentPlan, options: ExtRouterOpt
           stub.errorStatus = 500;
           stub.logprob = -0.05;
           stub.finishReason = "stop";
+          stub.delayMs = 0;
+          stub.chunkDelayMs = 0;
+          stub.breakAfterChunks = 2;
+          stub.metricsAvailable = true;
           stub.setReply(`hello from ${stub.name}`);
           stub.clearRequests();
         }

@@ -95,7 +95,7 @@ import type { AddressInfo, Socket } from "node:net";
 /**
  * How a stub answers. `refuse` closes the listening socket: connections are refused.
  * `midstream`: a streamed answer sends `breakAfterChunks` content chunks, then the
- * connection is cut; a non-streamed one is cut before any byte (health and metrics answer).
+ * connection is cut; everything else (non-streamed answers, health, metrics) is `ok`.
  */
 export type StubMode = "ok" | "error5xx" | "rate429" | "hang" | "refuse" | "midstream";
 
@@ -497,10 +497,6 @@ export class StubUpstream {
       wantsLogprobs ? { content: pieces.map((token) => ({ token, logprob: this.logprob, bytes: null, top_logprobs: [] })) } : null;
     const midstream = this.currentMode === "midstream";
     if (!record.stream) {
-      if (midstream) {
-        res.socket?.destroy();
-        return;
-      }
       this.sendJson(res, 200, {
         id,
         object: "chat.completion",

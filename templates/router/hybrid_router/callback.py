@@ -496,8 +496,8 @@ class HybridRouter(CustomLogger):
             s = self._deployment(_hidden_model_id(response))
             prefix_tokens = self.settings.escalation.stream_prefix_tokens
             if self._escalation_applies(s) and prefix_tokens > 0 and self.settings.escalation.target_group is not None:
-                held, finished, reason = await self._judge_prefix(source, prefix_tokens)
-                if reason is not None:
+                held, finished, reason, broken = await self._judge_prefix(source, prefix_tokens)
+                if reason is not None and broken is None:
                     replacement = await self._escalate_stream(request_data, reason, call)
                     if replacement is not None:
                         await _aclose(source)
@@ -510,6 +510,8 @@ class HybridRouter(CustomLogger):
                     if strip:
                         _strip_logprobs(chunk)
                     yield chunk
+                if broken is not None:
+                    raise broken
                 if finished:
                     return
             async for chunk in source:
@@ -545,7 +547,11 @@ class HybridRouter(CustomLogger):
                 if isinstance(call_id, str):
                     self._calls.pop(call_id, None)
 
-    async def _judge_prefix(self, source: AsyncIterator[Any], tokens: int) -> tuple[list[Any], bool, str | None]:
+    async def _judge_prefix(
+        self, source: AsyncIterator[Any], tokens: int
+    ) -> tuple[list[Any], bool, str | None, Exception | None]:
+        """Reads up to `tokens` content chunks: (chunks, stream ended, escalation reason,
+        the error that broke the stream within them)."""
         held: list[Any] = []
         text: list[str] = []
         logprobs: list[float] = []
@@ -558,6 +564,8 @@ class HybridRouter(CustomLogger):
             except StopAsyncIteration:
                 finished = True
                 break
+            except Exception as e:  # the stream broke inside the prefix: no judgement
+                return held, False, None, e
             held.append(chunk)
             piece = _delta_text(chunk)
             if piece:
@@ -571,7 +579,7 @@ class HybridRouter(CustomLogger):
             if isinstance(reason, str):
                 finish = reason
         signals = AnswerSignals(content="".join(text), finish_reason=finish, has_tool_calls=False, token_logprobs=logprobs or None)
-        return held, finished, low_confidence(signals, self._rules, finished=finished)
+        return held, finished, low_confidence(signals, self._rules, finished=finished), None
 
     async def _escalate_stream(self, data: Mapping[str, Any], reason: str, call: _Call | None) -> AsyncIterator[Any] | None:
         target = self.settings.escalation.target_group
@@ -664,8 +672,12 @@ class HybridRouter(CustomLogger):
         if error is None:
             return None
         log.warning(
-            "hybrid_router: request %s failed (%d to the client): %s: %s",
-            request_id, error.status, type(original_exception).__name__, str(original_exception)[:4000],
+            "hybrid_router: request %s failed (%d to the client; engines refused: %s): %s: %s",
+            request_id,
+            error.status,
+            call.refusals if call is not None else {},
+            type(original_exception).__name__,
+            str(original_exception)[:4000],
         )
         headers = {"retry-after": str(error.retry_after)} if error.retry_after is not None else None
         return HTTPException(status_code=error.status, detail=error.message, headers=headers)

@@ -46,22 +46,26 @@ class ClientError:
     retry_after: int | None = None
 
 
+#: Refusal reasons (state.Refusal) that mean an engine is full rather than out of service.
+SATURATED = frozenset({"rate", "waiting", "kv", "running"})
+
+
 def adapter_refusal(adapter: str, reasons: Mapping[str, str], request_id: str | None) -> ClientError:
-    """An adapter with fallback policy `none` whose engines could not take the request."""
+    """An adapter with fallback policy `none` whose engines could not take the request:
+    429 when they are full (retry shortly), 503 when they are out of service or failed it."""
     suffix = f" Request id: {request_id}." if request_id else ""
-    down = bool(reasons) and all(r == "down" for r in reasons.values())
-    if down:
+    if any(r in SATURATED for r in reasons.values()):
         return ClientError(
-            503,
-            f"Adapter '{adapter}' is unavailable: its engines are out of rotation, and its fallback policy is 'none' "
-            f"(no other model answers for it).{suffix}",
-            retry_after=30,
+            429,
+            f"Adapter '{adapter}' is at capacity: its engines are full, and its fallback policy is 'none' "
+            f"(no other model answers for it). Retry shortly.{suffix}",
+            retry_after=5,
         )
     return ClientError(
-        429,
-        f"Adapter '{adapter}' is at capacity: its engines are full, and its fallback policy is 'none' "
-        f"(no other model answers for it). Retry shortly.{suffix}",
-        retry_after=5,
+        503,
+        f"Adapter '{adapter}' is unavailable: its engines are out of rotation or failed this request, and its "
+        f"fallback policy is 'none' (no other model answers for it).{suffix}",
+        retry_after=30,
     )
 
 
