@@ -72,7 +72,12 @@ describe("hung engines, shipped timeouts", () => {
     const both = await Promise.all([timed(() => r.chat({ model: served, messages: MESSAGES })), timed(() => r.chat({ model: served, messages: MESSAGES }))]);
     for (const [res] of both) expect(res.status, res.text).toBe(200);
     const [slow, slowMs] = [...both].sort((a, b) => b[1] - a[1])[0]!;
-    expect(chatCalls(r.engines[gpu1])).toBe(1);
+    const state = JSON.stringify({
+      answered: both.map(([res, ms]) => [res.headers.get("x-hybrid-deployment"), ms]),
+      engines: r.query("SELECT name, down, tat - strftime('%s','now'), running, waiting, kv, batch FROM engines"),
+      reservations: r.query("SELECT engine, confirmed FROM reservations"),
+    });
+    expect(chatCalls(r.engines[gpu1]), state).toBe(1);
     // The retry went to the healthy engine, not back to the hung one, and not out of the tier.
     expect(slow.headers.get("x-hybrid-tier")).toBe("engine");
     expect(slow.headers.get("x-hybrid-deployment")).toBe(deploymentIds.engine(served, gpu2));

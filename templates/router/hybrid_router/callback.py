@@ -281,6 +281,7 @@ class HybridRouter(CustomLogger):
                 first_token_s=timeouts.first_token_s,
                 recheck_s=timeouts.recheck_s,
                 connect_s=timeouts.connect_s,
+                inner=AsyncHTTPHandler.create_async_transport(),
             )
             client = AsyncHTTPHandler(transport=transport)
             self._clients[engine] = client
@@ -324,7 +325,8 @@ class HybridRouter(CustomLogger):
         if request_kwargs is None or not isinstance(call_id, str):
             return healthy_deployments
         call = self._call(call_id)
-        self._release(call)  # a retry or fallback: the earlier admission was not used
+        # A retry or fallback: the earlier admission is released with the next one.
+        earlier, call.reservation = call.reservation, None
         tags = self._tags(request_kwargs)
         kept: list[dict[Any, Any]] = []
         by_engine: dict[str, list[dict[Any, Any]]] = {}
@@ -344,18 +346,26 @@ class HybridRouter(CustomLogger):
                         hard_blocked = True
                     continue
             kept.append(deployment)
+        group = self.settings.groups.get(model)
+        hard = group is not None and group.kind == "served" and self.settings.hard_tag in tags
+        candidates = [e for e in by_engine if e not in call.failed_engines]
+        if not by_engine or hard or not candidates:
+            if earlier is not None:
+                self.state.release(earlier)
         if not by_engine:
             return kept
-        group = self.settings.groups.get(model)
-        if group is not None and group.kind == "served" and self.settings.hard_tag in tags:
+        if hard:
             # Tag routing sends it to the hard frontier deployment; hold no engine for it.
             # When that deployment is over budget the request is refused, not moved.
             return [] if hard_blocked else [d for ds in by_engine.values() for d in ds] + kept
-        candidates = [e for e in by_engine if e not in call.failed_engines]
         random.shuffle(candidates)  # equal loads: spread, rather than always the first host
         reasons: dict[str, str] = {e: "failed" for e in by_engine if e in call.failed_engines}
         if candidates:
-            result = self.state.reserve(candidates, self.settings.live_load)
+            # Held until the call ends (released by the end-of-call hooks) or the request
+            # ends; the long TTL only covers a worker that dies in between.
+            result = self.state.reserve(
+                candidates, self.settings.live_load, replacing=earlier, ttl_s=self.settings.live_load.confirmed_ttl_s
+            )
             if isinstance(result, Admission):
                 call.reservation, call.engine = result.reservation, result.engine
                 return by_engine[result.engine] + kept
@@ -365,15 +375,17 @@ class HybridRouter(CustomLogger):
 
     async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict[str, Any] | None:
         s = self._deployment(_deployment_id_of(kwargs))
-        if s is None or s.tier != "engine" or s.engine is None:
-            return None
         call_id = kwargs.get("litellm_call_id")
+        if s is None or s.tier != "engine" or s.engine is None:
+            # The request went elsewhere after all (a context check or tag routing dropped
+            # the engine it was admitted to): give the admission back now.
+            self._release(self._calls.get(call_id) if isinstance(call_id, str) else None)
+            return None
         call = self._call(call_id) if isinstance(call_id, str) else _Call(created=time.monotonic())
-        ttl = self.settings.live_load.confirmed_ttl_s
-        if not (call.reservation is not None and call.engine == s.engine and self.state.confirm(call.reservation, ttl)):
-            # Not admitted by the filter (or the admission lapsed): still count the call.
-            self._release(call)
-            call.reservation, call.engine = self.state.account(s.engine, ttl), s.engine
+        if call.reservation is None or call.engine != s.engine:
+            # Not admitted by the filter (or to another engine): still count the call.
+            call.reservation = self.state.account(s.engine, self.settings.live_load.confirmed_ttl_s, replacing=call.reservation)
+            call.engine = s.engine
         kwargs["client"] = self._client_for(s.engine)
         esc = self.settings.escalation
         wants_logprobs = (

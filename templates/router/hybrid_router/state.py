@@ -194,11 +194,17 @@ class SharedState:
             batch=int(batch) if batch is not None else None,
         )
 
-    def reserve(self, candidates: Sequence[str], live: LiveLoadSettings) -> Admission | Refusal:
-        """Admits the request to the least-loaded engine of `candidates` that can take it."""
+    def reserve(
+        self, candidates: Sequence[str], live: LiveLoadSettings, *, replacing: str | None = None, ttl_s: float | None = None
+    ) -> Admission | Refusal:
+        """Admits the request to the least-loaded engine of `candidates` that can take it, in
+        one transaction with releasing the request's earlier admission (`replacing`). The
+        admission lasts until released, or `ttl_s` (default: the unconfirmed TTL) if never."""
         now = self._clock()
         reasons: dict[str, str] = {}
         with self._write() as db:
+            if replacing is not None:
+                db.execute("DELETE FROM reservations WHERE id = ?", (replacing,))
             best: tuple[str, Verdict] | None = None
             for name in candidates:
                 engine = self._engines.get(name)
@@ -222,8 +228,8 @@ class SharedState:
             reservation = uuid.uuid4().hex
             db.execute("UPDATE engines SET tat = ?, admitted = admitted + 1 WHERE name = ?", (verdict.next_tat, name))
             db.execute(
-                "INSERT INTO reservations (id, engine, expires, confirmed) VALUES (?, ?, ?, 0)",
-                (reservation, name, now + live.unconfirmed_ttl_s),
+                "INSERT INTO reservations (id, engine, expires, confirmed) VALUES (?, ?, ?, ?)",
+                (reservation, name, now + (ttl_s if ttl_s is not None else live.unconfirmed_ttl_s), 1 if ttl_s is not None else 0),
             )
         return Admission(name, reservation)
 
@@ -236,10 +242,13 @@ class SharedState:
             )
             return cur.rowcount > 0
 
-    def account(self, engine: str, ttl_s: float) -> str:
-        """Counts a call the router made to `engine` without an admission (none was asked for)."""
+    def account(self, engine: str, ttl_s: float, *, replacing: str | None = None) -> str:
+        """Counts a call the router made to `engine` without an admission (none was asked
+        for, or it was for another engine: `replacing` is released in the same transaction)."""
         reservation = uuid.uuid4().hex
         with self._write() as db:
+            if replacing is not None:
+                db.execute("DELETE FROM reservations WHERE id = ?", (replacing,))
             db.execute(
                 "INSERT INTO reservations (id, engine, expires, confirmed) VALUES (?, ?, ?, 1)",
                 (reservation, engine, self._clock() + ttl_s),

@@ -21,7 +21,6 @@ Connections: ``connect_s`` bounds the TCP connect (a refused or unroutable engin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,13 +40,15 @@ class EngineWatchdogTransport(httpx.AsyncBaseTransport):
         first_token_s: float,
         recheck_s: float,
         connect_s: float,
+        inner: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._engine = engine
         self._alive = alive
         self._first_token_s = first_token_s
         self._recheck_s = recheck_s
         self._connect_s = connect_s
-        self._inner = httpx.AsyncHTTPTransport(retries=0)
+        # The proxy passes LiteLLM's own transport (aiohttp-based, its faster default).
+        self._inner = inner if inner is not None else httpx.AsyncHTTPTransport(retries=0)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeout = dict(request.extensions.get("timeout") or {})
@@ -55,6 +56,10 @@ class EngineWatchdogTransport(httpx.AsyncBaseTransport):
         timeout["connect"] = self._connect_s if current is None else min(float(current), self._connect_s)
         request.extensions["timeout"] = timeout
         response = await self.watch(self._inner.handle_async_request(request), request)
+        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+            # A non-streamed answer: vLLM sends its head only once the answer is complete,
+            # so the silence worth watching is over.
+            return response
         return httpx.Response(
             status_code=response.status_code,
             headers=response.headers,
@@ -63,27 +68,42 @@ class EngineWatchdogTransport(httpx.AsyncBaseTransport):
         )
 
     async def watch(self, step: Awaitable[T], request: httpx.Request) -> T:
-        """Awaits `step`; past the first-token limit, only as long as the engine is alive."""
-        task = asyncio.ensure_future(step)
+        """Awaits `step`; past the first-token limit, only as long as the engine is alive.
+
+        The pattern of ``asyncio.timeout``: a timer that, when the engine turns out to be
+        dead, cancels the current task, and the cancellation turned into ReadTimeout here -
+        no extra task per awaited read (this runs for every response head and stream chunk).
+        """
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        if task is None:
+            return await step
         started = time.monotonic()
-        wait = self._first_token_s
-        try:
-            while True:
-                done, _ = await asyncio.wait({task}, timeout=wait)
-                if done:
-                    return task.result()
-                if not self._alive():
-                    silent = time.monotonic() - started
-                    raise httpx.ReadTimeout(
-                        f"engine {self._engine} silent for {silent:.1f} s and not passing its health checks",
-                        request=request,
-                    )
-                wait = self._recheck_s
-        finally:
-            if not task.done():
+        cut = False
+        handle: asyncio.TimerHandle | None = None
+
+        def check() -> None:
+            nonlocal handle, cut
+            if self._alive():
+                handle = loop.call_later(self._recheck_s, check)
+            else:
+                cut = True
                 task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+
+        handle = loop.call_later(self._first_token_s, check)
+        try:
+            return await step
+        except asyncio.CancelledError:
+            if cut and task.uncancel() == 0:
+                silent = time.monotonic() - started
+                raise httpx.ReadTimeout(
+                    f"engine {self._engine} silent for {silent:.1f} s and not passing its health checks",
+                    request=request,
+                ) from None
+            raise
+        finally:
+            if handle is not None:
+                handle.cancel()
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -99,16 +119,10 @@ class _WatchedStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         chunks = self._inner.__aiter__()
-
-        async def next_chunk() -> bytes | None:
-            try:
-                return await chunks.__anext__()
-            except StopAsyncIteration:
-                return None
-
         while True:
-            chunk = await self._watchdog.watch(next_chunk(), self._request)
-            if chunk is None:
+            try:
+                chunk = await self._watchdog.watch(chunks.__anext__(), self._request)
+            except StopAsyncIteration:
                 return
             yield chunk
 

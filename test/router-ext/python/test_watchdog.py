@@ -9,16 +9,16 @@ import httpx
 from hybrid_router.watchdog import EngineWatchdogTransport
 
 
-async def _server(delay_s: float, chunks: int) -> tuple[asyncio.AbstractServer, int]:
+async def _server(head_delay_s: float, chunk_delay_s: float, content_type: bytes) -> tuple[asyncio.AbstractServer, int]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await reader.readuntil(b"\r\n\r\n")
-            await asyncio.sleep(delay_s)
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n")
-            for _ in range(chunks):
+            await asyncio.sleep(head_delay_s)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: " + content_type + b"\r\ntransfer-encoding: chunked\r\n\r\n")
+            for _ in range(2):
                 writer.write(b"1\r\nx\r\n")
                 await writer.drain()
-                await asyncio.sleep(delay_s)
+                await asyncio.sleep(chunk_delay_s)
             writer.write(b"0\r\n\r\n")
             await writer.drain()
         except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
@@ -30,10 +30,13 @@ async def _server(delay_s: float, chunks: int) -> tuple[asyncio.AbstractServer, 
     return server, server.sockets[0].getsockname()[1]
 
 
+SSE = b"text/event-stream"
+
+
 class Watchdog(unittest.IsolatedAsyncioTestCase):
-    async def fetch(self, delay_s: float, alive: bool, first_token_s: float = 0.3) -> tuple[float, str | None]:
-        server, port = await _server(delay_s, 2)
-        transport = EngineWatchdogTransport("gpu-1", lambda: alive, first_token_s=first_token_s, recheck_s=0.2, connect_s=1)
+    async def fetch(self, head_s: float, chunk_s: float, alive: bool, content_type: bytes = SSE) -> tuple[float, str | None]:
+        server, port = await _server(head_s, chunk_s, content_type)
+        transport = EngineWatchdogTransport("gpu-1", lambda: alive, first_token_s=0.3, recheck_s=0.2, connect_s=1)
         started = time.monotonic()
         try:
             async with httpx.AsyncClient(transport=transport, timeout=30) as client:
@@ -46,20 +49,25 @@ class Watchdog(unittest.IsolatedAsyncioTestCase):
             await transport.aclose()
 
     async def test_cuts_a_silent_call_to_a_dead_engine_at_the_limit(self) -> None:
-        elapsed, body = await self.fetch(delay_s=5, alive=False)
+        elapsed, body = await self.fetch(head_s=5, chunk_s=0, alive=False)
         self.assertIsNone(body)
         self.assertGreaterEqual(elapsed, 0.3)
         self.assertLess(elapsed, 1.5)
 
     async def test_lets_a_slow_call_to_a_live_engine_finish(self) -> None:
-        elapsed, body = await self.fetch(delay_s=0.5, alive=True)
+        elapsed, body = await self.fetch(head_s=0.8, chunk_s=0.5, alive=True)
         self.assertEqual(body, "xx")
-        self.assertGreaterEqual(elapsed, 1.4)
+        self.assertGreaterEqual(elapsed, 1.7)
 
-    async def test_watches_every_chunk_not_just_the_first(self) -> None:
-        elapsed, body = await self.fetch(delay_s=0.5, alive=False, first_token_s=0.8)
-        # The head arrives after 0.5 s (inside the limit); the stream then goes silent per chunk
-        # for 0.5 s, also inside it: nothing is cut.
+    async def test_watches_each_stream_chunk(self) -> None:
+        # The head comes at once; the stream then stays silent past the limit.
+        elapsed, body = await self.fetch(head_s=0, chunk_s=5, alive=False)
+        self.assertIsNone(body)
+        self.assertLess(elapsed, 1.5)
+
+    async def test_a_non_streamed_answer_is_passed_on_whole(self) -> None:
+        # Its head means the answer is complete: the body is not watched.
+        _, body = await self.fetch(head_s=0, chunk_s=0.5, alive=False, content_type=b"application/json")
         self.assertEqual(body, "xx")
 
 
