@@ -14,6 +14,18 @@ import { BACKENDS, PROVIDERS, type GitopsOptions, type GitopsProvider, type Pulu
 import { DEFAULT_STACKS, parseStackList, renderGitops, setupSteps, stackListProblems } from "../core/gitops/render";
 
 const USAGE = "usage: npx tsx cli/gitops-init.ts --provider github|gitlab [--stacks dev,staging,prod] [--dir <repo root>] [--backend cloud|self-managed] [--force]";
+const HELP = `${USAGE}
+
+Writes the GitOps pipelines for the stacks: on each pull (merge) request the offline plan against
+the base branch (plan.md and plan.diff posted as a comment) and pulumi preview; pulumi up in
+promotion order on the default branch, the last prod stack behind an approval; a scheduled drift check.
+  --provider github|gitlab       GitHub Actions (.github/workflows/) or GitLab CI (.gitlab-ci.yml)
+  --stacks dev,staging,prod      the stacks, in promotion order                 [dev,staging,prod]
+  --dir <repo root>              where to write                                  [the current folder]
+  --backend cloud|self-managed   Pulumi Cloud, or a passphrase-encrypted DIY backend   [cloud]
+  --force                        replace files that exist
+Exit codes: 0 written, 1 files exist (nothing written), 2 bad command-line usage.
+`;
 
 function usage(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
@@ -38,7 +50,7 @@ function main(): number {
         dir: { type: "string" },
         backend: { type: "string" },
         force: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -47,7 +59,7 @@ function main(): number {
     usage((e as Error).message);
   }
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(HELP);
     return 0;
   }
   if (values.provider === undefined) usage("--provider is required");

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { PROJECT } from "../core/config/issues";
-import type { RawStackConfig } from "../core/config/source";
+import { type RawStackConfig, engineConfigString } from "../core/config/source";
 import type { DeploymentPlan } from "../core/plan/types";
 
 /** Marks a value that was a Pulumi secret in a resource's inputs. */
@@ -48,7 +48,7 @@ function transform(v: unknown, masked: boolean): unknown {
 function mockOutputs(type: string, name: string, inputs: Record<string, unknown>, plan: DeploymentPlan): Record<string, unknown> {
   switch (type) {
     case "command:remote:Command": {
-      if (plan.hosts[0] && name === `${plan.hosts[0].name}-k3s-kubeconfig`) {
+      if (plan.hosts[0] && name.endsWith(`-${plan.hosts[0].name}-k3s-kubeconfig`)) {
         // What the k3s server's kubeconfig step prints: k3s.yaml, base64 (credentials are stand-ins).
         const kubeconfig = [
           "apiVersion: v1", "kind: Config",
@@ -58,7 +58,7 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
         ].join("\n");
         return { ...inputs, stdout: `HI_KUBECONFIG_B64=${Buffer.from(kubeconfig).toString("base64")}\n`, stderr: "" };
       }
-      const host = plan.hosts.find((h) => name === `${h.name}-verify-gpus`);
+      const host = plan.hosts.find((h) => name.endsWith(`-${h.name}-verify-gpus`));
       if (!host) return { ...inputs, stdout: "", stderr: "" };
       // The verify step's report as it would read on a host that matches the stack.
       const inventory = {
@@ -128,7 +128,7 @@ export async function runProgramUnderMocks(
       config[full] = secretValue(key);
       secretKeys.push(full);
     } else {
-      config[full] = typeof value === "string" ? value : JSON.stringify(value);
+      config[full] = engineConfigString(value);
     }
   }
   pulumi.runtime.setAllConfig(config, secretKeys);

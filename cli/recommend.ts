@@ -21,6 +21,7 @@
  *   --frontier <model>                frontier model for hard queries                  [claude-sonnet-4-5]
  *   --json                            the whole recommendation as JSON
  *   --html <file>                     also write the HTML report with charts
+ *   --help                            this text
  * Exit codes: 0 answered, 1 the request names something the catalogs do not have (unknown
  * model, no price), 2 bad command-line usage.
  */
@@ -32,17 +33,46 @@ import type { ManagedProvider } from "../core/catalog/types";
 import { gbp, gbpRate, percent, textTable, tokens } from "../core/costs/format";
 import { parseTokenCount, resolveModelId } from "../core/costs/inputs";
 import { WORKING_HOURS_PER_MONTH } from "../core/costs/ops";
-import { type Recommendation, costCurves, recommend } from "../core/costs/recommend";
+import { costCurves, recommend } from "../core/costs/recommend";
+import type { Recommendation } from "../core/costs/recommendation";
 import type { RecommendInput } from "../core/costs/setup";
 import { PEAK_TO_AVERAGE } from "../core/costs/shape";
 import { PATTERNS, TRAFFIC_SHAPES, type TrafficShape } from "../core/costs/types";
 import { chartVolumes, htmlReport } from "../core/report/html";
+import { recommendationAssumptions } from "../core/costs/recommend-assumptions";
+import type { TokenPrice } from "../core/catalog/prices";
+import { blendedGbpPerToken } from "../core/costs/money";
 
 const USAGE = "usage: npm run recommend -- --model <id> --tokens <50M> [--input-share 0.75] [--request-tokens 1300] [--shape steady|bursty|experimental] " +
   "[--residency uk|none] [--hard-share 0.05] [--fine-tunes N] [--engineer-cost-gbp-per-month 9000 | --engineer-cost-gbp-per-hour 55] " +
   "[--usd-per-gbp 1.37] [--managed together_ai|fireworks_ai|deepinfra] [--frontier claude-sonnet-4-5] [--json] [--html out/report.html]";
 
+const HELP = `${USAGE}
+
+Which serving pattern (self-hosted, managed, frontier, hybrid) a model at a traffic level should
+use, on which GPU tier (weights, context length, cards), what each pattern costs per month by
+part, where self-hosting breaks even with the managed API, why, and the assumptions behind it.
+  --model <id>                 catalog id or a prefix of one (qwen2.5-7b)              [required]
+  --tokens <n>                 tokens per month, input + output: 800k, 50M, 2.5B        [required]
+  --input-share <0..1>         share of tokens that are input                          [0.75]
+  --request-tokens <n>         average request size, input + output                    [1300]
+  --shape <s>                  steady | bursty | experimental (peak x1.5 / x4 / x8)      [steady]
+  --residency <r>              uk (at least half the tokens on UK hosts) | none          [uk]
+  --hard-share <0..1>          share of requests that need a frontier model            [0]
+  --fine-tunes <n>             LoRA fine-tunes served                                  [0]
+  --engineer-cost-gbp-per-month <£> | --engineer-cost-gbp-per-hour <£>                  [9000/month]
+  --usd-per-gbp <rate>         exchange rate for USD prices                            [catalog]
+  --managed <provider>         together_ai | fireworks_ai | deepinfra: price this one   [cheapest]
+  --frontier <model>           frontier model for hard queries                         [claude-sonnet-4-5]
+  --json                       the whole recommendation as JSON
+  --html <file>                also write the HTML report with charts
+Exit codes: 0 answered, 1 the catalogs lack the model or a price, 2 bad command-line usage.
+`;
+
 class UsageError extends Error {}
+
+/** --help was asked for: print HELP and exit 0. */
+class HelpRequested extends Error {}
 
 function usage(message: string): never {
   throw new UsageError(message);
@@ -79,12 +109,14 @@ export function parseCommandLine(argv: readonly string[]): { input: RecommendInp
         shape: { type: "string" }, residency: { type: "string" }, "hard-share": { type: "string" }, "fine-tunes": { type: "string" },
         "engineer-cost-gbp-per-month": { type: "string" }, "engineer-cost-gbp-per-hour": { type: "string" }, "usd-per-gbp": { type: "string" },
         managed: { type: "string" }, frontier: { type: "string" }, json: { type: "boolean", default: false }, html: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
     }));
   } catch (e) {
     usage((e as Error).message);
   }
+  if (values.help) throw new HelpRequested();
   if (values.model === undefined) usage("--model is required");
   if (values.tokens === undefined) usage("--tokens is required");
   let tokensPerMonth: number;
@@ -135,8 +167,10 @@ export function recommendationText(rec: Recommendation): string {
     c.shares.frontier > 0 ? `frontier ${percent(c.shares.frontier)}` : ""].filter((s) => s !== "").join(", ");
   out.push(`Recommendation  ${rec.pattern}: ${split}, ${gbp(c.total)}/month`);
   if (rec.tier) {
-    out.push(`GPU tier        ${rec.hosts} host${rec.hosts > 1 ? "s" : ""} of ${rec.tier.gpuCount}x ${rec.tier.gpu} (${rec.tier.quantization}, tensor-parallel ${rec.tier.tensorParallel}), ` +
-      `${gbp(rec.tier.rentGbp)}/month each${c.hosts === 0 ? " (if you self-host; the recommendation rents none)" : ""}`);
+    out.push(`GPU tier        ${rec.hosts} host${rec.hosts > 1 ? "s" : ""} of ${rec.tier.gpuCount}x ${rec.tier.gpu}, ${gbp(rec.tier.rentGbp)}/month each` +
+      `${c.hosts === 0 ? " (if you self-host; the recommendation rents none)" : ""}`);
+    out.push(`Serves          ${rec.setup.model.id} as ${rec.tier.quantization} weights with up to ${rec.tier.contextTokens.toLocaleString("en-GB")} tokens of context per request ` +
+      `(tensor-parallel ${rec.tier.tensorParallel}${rec.tier.replicas > 1 ? `, ${rec.tier.replicas} replicas per host` : ""}; what \`npm run plan\` gives a stack with the defaults on this host)`);
   }
   const be = rec.breakEven;
   out.push(`Break-even      ${be.tokensPerMonth === null ? `none (${be.why})` : `${tokens(be.tokensPerMonth)} tokens/month: self-hosting on ${be.tier!.gpuCount}x ${be.tier!.gpu} vs managed, ${gbp(be.costAtBreakEven!)}/month each`}`);
@@ -152,9 +186,15 @@ export function recommendationText(rec: Recommendation): string {
   out.push("", "Why");
   for (const r of rec.reasons) out.push(`- ${r}`);
   out.push("", "Prices");
-  out.push(`- managed: ${managed ? `${managed.provider} ${managed.providerModel} $${managed.inputUsdPerMTok}/$${managed.outputUsdPerMTok} per 1M in/out = ${gbpRate(ctx.managedGbpPerToken! * 1e6)}/M blended (${managed.confidence} confidence, ${managed.source.url})` : "none in the catalog"}`);
+  const choice = rec.setup.managedChoice;
+  const blended = (p: TokenPrice) => gbpRate(blendedGbpPerToken(p, input.inputShare, input.usdPerGbp) * 1e6);
+  out.push(`- managed: ${managed ? `${managed.provider} ${managed.providerModel} $${managed.inputUsdPerMTok}/$${managed.outputUsdPerMTok} per 1M in/out = ${gbpRate(ctx.managedGbpPerToken! * 1e6)}/M blended ` +
+    `(${choice.basis === "asked" ? "--managed" : "the cheapest in the catalog; --managed prices another"}; ${managed.confidence} confidence, ${managed.source.url})` : "none in the catalog"}`);
+  if (choice.alternatives.length > 0) out.push(`- managed alternatives: ${choice.alternatives.map((a) => `${a.provider} ${blended(a)}/M`).join(", ")}`);
   out.push(`- frontier: ${frontier.id} $${frontier.inputUsdPerMTok}/$${frontier.outputUsdPerMTok} per 1M in/out = ${gbpRate(ctx.frontierGbpPerToken * 1e6)}/M blended (${frontier.confidence} confidence)`);
   out.push(`- USD ${input.usdPerGbp} per GBP; engineer ${gbp(input.engineerGbpPerMonth)}/month = ${gbpRate(ctx.engineerGbpPerHour)}/h; rents and sources in core/catalog/prices.ts`);
+  out.push("", "Assumptions");
+  for (const a of recommendationAssumptions(rec)) out.push(`- ${a}`);
   return out.join("\n");
 }
 
@@ -163,6 +203,10 @@ function main(argv: readonly string[]): number {
   try {
     parsed = parseCommandLine(argv);
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(HELP);
+      return 0;
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`${e.message}\n${USAGE}\n`);
       return 2;

@@ -1,32 +1,39 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
-import type { HostPlan } from "../core/plan/types";
-import { type BootstrapStep, type GpuInventory, parseGpuInventory, renderHostBootstrap, renderStepCommand } from "../core/render/host-bootstrap";
+import { type GpuInventory, type HostStep, type RebootWait, bootIdFrom, parseGpuInventory, VERIFY_STEP } from "../core/render/host-bootstrap";
+import { hostPort } from "../core/net/address";
+import { type Connection, remoteStep, sshConnection, withLegacyName } from "./remote-step";
 
 export interface GpuHostArgs {
-  /** The host's part of the deployment plan (`plan().plan.hosts[i]`). */
-  readonly host: HostPlan;
-  /** SSH private key of `host.sshUser`, from a Pulumi secret. */
+  /**
+   * Address the host is reached at over SSH: an IP or DNS name, or another resource's output
+   * (a server created by another provider in the same program).
+   */
+  readonly address: pulumi.Input<string>;
+  /** SSH port. Default 22. */
+  readonly sshPort?: number;
+  /** Login with passwordless sudo. Default `ubuntu`. */
+  readonly sshUser?: string;
+  /** SSH private key of `sshUser`, from a Pulumi secret (or another resource's output). */
   readonly privateKey: pulumi.Input<string>;
   /**
-   * Local file holding the same key, for the reboot wait (run by the local `ssh` client,
-   * which, like the Docker provider, cannot take key material).
+   * Local file holding the same key, for the reboot wait (run by the local `ssh` client, which,
+   * like the Docker provider, cannot take key material).
    */
   readonly privateKeyFile: pulumi.Input<string>;
+  /** The bootstrap steps with their triggers, from `hostSteps(params)` (core/render/host-bootstrap.ts). */
+  readonly steps: readonly HostStep[];
+  /** The local wait after a reboot, from `rebootWait(params)`. */
+  readonly rebootWait: RebootWait;
+  /** Name of the host in the stack before child names were prefixed (v0.1.0), for aliases. */
+  readonly legacyName?: string;
 }
-
-/** Step whose stdout announces a reboot; the next step waits for the host to come back. */
-const REBOOT_STEP = "reboot-if-required";
-const VERIFY_STEP = "verify-gpus";
-const WAIT_SCRIPT = path.join(__dirname, "..", "templates", "local", "wait-for-reboot.sh");
 
 /**
  * A bare Ubuntu server brought to a verified GPU container host over SSH: preflight,
  * NVIDIA driver (and reboot), container toolkit, Docker, firewall, model cache, and a
  * check that the cards found are the cards declared. Each step is a real script in
- * `templates/host/`, re-run only when its text or inputs change (its hash is a trigger).
+ * `templates/host/`; which change re-runs which step is decided in core/render/host-bootstrap.ts.
  */
 export class GpuHost extends pulumi.ComponentResource {
   /** What `nvidia-smi` reported after bootstrap. */
@@ -34,31 +41,21 @@ export class GpuHost extends pulumi.ComponentResource {
   /** `ssh://user@address:port`, known only once the host is verified, so the Docker provider dials a ready daemon. */
   public readonly dockerHost: pulumi.Output<string>;
   /** How later steps on this host (the weight prefetch) reach it over SSH. */
-  public readonly connection: command.types.input.remote.ConnectionArgs;
+  public readonly connection: Connection;
 
   constructor(name: string, args: GpuHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hybrid:host:GpuHost", name, {}, opts);
-    const { host } = args;
-    const connection: command.types.input.remote.ConnectionArgs = {
-      host: host.address,
-      port: host.sshPort,
-      user: host.sshUser,
-      privateKey: args.privateKey,
-      // The host may be mid-reboot or still booting when a step starts.
-      dialErrorLimit: 30,
-      perDialTimeout: 20,
-    };
-    this.connection = connection;
+    const port = args.sshPort ?? 22;
+    const user = args.sshUser ?? "ubuntu";
+    this.connection = sshConnection(args.address, port, user, args.privateKey);
+    const legacy = (suffix: string): string | undefined => (args.legacyName === undefined ? undefined : `${args.legacyName}-${suffix}`);
 
     let previous: pulumi.Resource | undefined;
     let verify: command.remote.Command | undefined;
-    const steps = renderHostBootstrap(host.bootstrap);
-    for (const step of steps) {
-      // The card check re-runs after any change to the bootstrap, not only its own.
-      const triggers = step.name === VERIFY_STEP ? steps.map((s) => s.sha256) : [step.sha256];
-      const cmd = this.step(name, step, triggers, connection, previous);
-      previous = cmd;
-      if (step.name === REBOOT_STEP) previous = this.waitForReboot(name, host, cmd, args.privateKeyFile);
+    for (const step of args.steps) {
+      const cmd = remoteStep(`${name}-${step.name}`, { step, connection: this.connection, triggers: step.triggers },
+        withLegacyName({ parent: this, dependsOn: previous ? [previous] : [], deleteBeforeReplace: true }, legacy(step.name)));
+      previous = step.rebootAfter ? this.waitForReboot(name, args, cmd, legacy("wait-for-reboot")) : cmd;
       if (step.name === VERIFY_STEP) verify = cmd;
     }
     if (!verify) throw new pulumi.ResourceError("the bootstrap has no verify-gpus step", this);
@@ -67,39 +64,30 @@ export class GpuHost extends pulumi.ComponentResource {
       try {
         return parseGpuInventory(out);
       } catch (e) {
-        throw new pulumi.ResourceError(`host "${host.name}": ${(e as Error).message}; its output was:\n${out.slice(-2000)}`, this);
+        throw new pulumi.ResourceError(`host "${name}": ${(e as Error).message}; its output was:\n${out.slice(-2000)}`, this);
       }
     });
-    this.dockerHost = pulumi.all([verify.stdout]).apply(() => `ssh://${host.sshUser}@${host.address}:${host.sshPort}`);
+    this.dockerHost = pulumi.all([verify.stdout, args.address]).apply(([, address]) => dockerHostUrl(user, address, port));
     this.registerOutputs({ inventory: this.inventory, dockerHost: this.dockerHost });
   }
 
-  private step(name: string, step: BootstrapStep, triggers: string[], connection: command.types.input.remote.ConnectionArgs, after?: pulumi.Resource): command.remote.Command {
-    return new command.remote.Command(`${name}-${step.name}`, {
-      connection,
-      create: renderStepCommand(step),
-      stdin: step.script,
-      // Re-run when the script or its inputs change; otherwise a re-deploy leaves the host alone.
-      triggers,
-      logging: "stdoutAndStderr",
-    }, { parent: this, dependsOn: after ? [after] : [], deleteBeforeReplace: true });
-  }
-
-  private waitForReboot(name: string, host: HostPlan, reboot: command.remote.Command, keyFile: pulumi.Input<string>): command.local.Command {
-    const bootId = reboot.stdout.apply((out) => /^HI_BOOT_ID=(\S+)$/m.exec(out)?.[1] ?? "");
+  private waitForReboot(name: string, args: GpuHostArgs, reboot: command.remote.Command, legacyName: string | undefined): command.local.Command {
     return new command.local.Command(`${name}-wait-for-reboot`, {
       // The script goes on stdin so the command does not depend on where the repo is checked out.
       create: "bash -s",
-      stdin: readFileSync(WAIT_SCRIPT, "utf8"),
+      stdin: args.rebootWait.script,
       environment: {
-        HI_HOST: host.address,
-        HI_PORT: String(host.sshPort),
-        HI_USER: host.sshUser,
-        HI_KEY_FILE: keyFile,
-        HI_OLD_BOOT_ID: bootId,
-        HI_TIMEOUT_S: "900",
+        ...args.rebootWait.env,
+        HI_HOST: args.address,
+        HI_KEY_FILE: args.privateKeyFile,
+        HI_OLD_BOOT_ID: reboot.stdout.apply(bootIdFrom),
       },
       triggers: [reboot.id],
-    }, { parent: this, dependsOn: [reboot] });
+    }, withLegacyName({ parent: this, dependsOn: [reboot] }, legacyName));
   }
+}
+
+/** The Docker provider's `ssh://` URL for a host (an IPv6 literal in brackets). */
+function dockerHostUrl(user: string, address: string, port: number): string {
+  return `ssh://${user}@${hostPort(address, port)}`;
 }

@@ -139,7 +139,7 @@ wrapper_lines() {
       if out="$(go mod download -json "$a@$version" 2>/dev/null)" && ! grep -q '"Error"' <<<"$out"; then
         printf 'require %s %s\n' "$a" "$version"
       else
-        printf 'UNPUBLISHED %s %s %s\n' "$a" "$b" "$(grep -o '"Error": *"[^"]*"' <<<"$out" | head -n 1 |
+        printf 'UNPUBLISHED %s %s %s\n' "$a" "$b" "$(grep -o '"Error": *"[^"]*"' <<<"$out" | sed -n 1p |
           sed -e 's/"Error": *"//' -e 's/"$//' -e 's/\\[nt]/ /g' -e "s|^$a@$version: ||")"
       fi
       ;;
@@ -171,7 +171,7 @@ build() {
   }
   # 1. The module itself (zip and go.mod): this is where the proxy says 403.
   info="$(cd "$work" && go mod download -json "$want" 2>>"$log")" || true
-  err="$(grep -o '"Error": *"[^"]*"' <<<"$info" | head -n 1 | sed -e 's/"Error": *"//' -e 's/"$//' -e 's/\\n/ /g' -e 's/\\t/ /g' || true)"
+  err="$(grep -o '"Error": *"[^"]*"' <<<"$info" | sed -n 1p | sed -e 's/"Error": *"//' -e 's/"$//' -e 's/\\n/ /g' -e 's/\\t/ /g' || true)"
   gomod="$(grep -o '"GoMod": *"[^"]*"' <<<"$info" | sed -e 's/"GoMod": *"//' -e 's/"$//' || true)"
   if [[ -n "$err" || -z "$gomod" || ! -f "$gomod" ]]; then
     [[ -n "$err" ]] || err="$(tail -n 3 "$log" | tr '\n' ' ')"
@@ -181,14 +181,14 @@ build() {
   # 2. The wrapper module: require the target, copy its replaces.
   lines="$(wrapper_lines "$gomod" "$version")"
   if grep -q '^UNPUBLISHED ' <<<"$lines"; then
-    line="$(grep '^UNPUBLISHED ' <<<"$lines" | head -n 1)"
+    line="$(grep '^UNPUBLISHED ' <<<"$lines" | sed -n 1p)"
     read -r _ a b c <<<"$line"
     fail "not buildable from the module proxy: its go.mod replaces $a with the local directory $b, which is in no published module (go mod download $a@$version: ${c:-not found})"
     return 1
   fi
   {
     printf 'module hybrid-inference.local/build/%s\n\n' "$name"
-    grep '^go ' <<<"$lines" | head -n 1
+    grep '^go ' <<<"$lines" | sed -n 1p
     printf '\nrequire %s %s\n' "$module" "$version"
     grep '^require ' <<<"$lines" || true
     grep '^replace ' <<<"$lines" || true

@@ -10,7 +10,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin_dir="${root}/.cache/bin"
 actionlint="${bin_dir}/actionlint"
 
-if [[ -x "${actionlint}" ]] && [[ "$("${actionlint}" -version 2>/dev/null | head -n 1)" == "v${ACTIONLINT_VERSION}" ]]; then
+if [[ -x "${actionlint}" ]] && [[ "$("${actionlint}" -version 2>/dev/null | sed -n 1p)" == "v${ACTIONLINT_VERSION}" ]]; then
   echo "actionlint v${ACTIONLINT_VERSION} already installed (${actionlint})"
   exit 0
 fi

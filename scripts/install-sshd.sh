@@ -39,7 +39,7 @@ ensure_privsep_dir() {
 
 if [[ -n "$sshd_bin" ]] && command -v ssh-keygen >/dev/null 2>&1 && command -v ssh >/dev/null 2>&1; then
   ensure_privsep_dir
-  say "sshd already installed ($("$sshd_bin" -V 2>&1 | head -n 1 || true))"
+  say "sshd already installed ($("$sshd_bin" -V 2>&1 | sed -n 1p || true))"
   exit 0
 fi
 
@@ -68,4 +68,4 @@ fi
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssh-server openssh-client
 if [[ "$(id -u)" == 0 ]]; then ensure_privsep_dir; else "${as_root[@]}" install -d -m 0755 /run/sshd; fi
-say "installed $(/usr/sbin/sshd -V 2>&1 | head -n 1 || true) (service not started; the tests run their own sshd on 127.0.0.0/8)"
+say "installed $(/usr/sbin/sshd -V 2>&1 | sed -n 1p || true) (service not started; the tests run their own sshd on 127.0.0.0/8)"

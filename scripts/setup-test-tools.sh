@@ -15,3 +15,4 @@ bash "${here}/install-chromium.sh"
 bash "${here}/install-sshd.sh"
 # The Pulumi CLI from Go modules; plugins the module proxy refuses are recorded, not fatal.
 bash "${here}/build-pulumi.sh" --allow-missing
+bash "${here}/build-kube.sh" # Kubernetes control plane (Go modules, Debian etcd) for test/kube-cluster

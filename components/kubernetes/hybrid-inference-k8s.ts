@@ -5,8 +5,9 @@ import type { SecretSource } from "../../core/render/containers";
 import { policyFacts } from "../../core/plan/policy-facts";
 import type { GpuInventory } from "../../core/render/host-bootstrap";
 import { resolveSecrets } from "../../core/render/kubernetes/files";
+import { type KubernetesRendering, renderKubernetesTarget } from "../../core/render/kubernetes/target";
 import type { Manifest } from "../../core/render/kubernetes/types";
-import { ROUTER_NAME, kubernetesRouterUrl, renderKubernetesWorkloads, workloadManifests } from "../../core/render/kubernetes/workloads";
+import { ROUTER_NAME, clusterOwnedFields, kubernetesRouterUrl, loadBalancerRouterUrl } from "../../core/render/kubernetes/workloads";
 import { DeploymentSecrets } from "../deployment-secrets";
 import { sshKeyFile } from "../ssh-key-file";
 import { K3sCluster } from "./k3s-cluster";
@@ -16,6 +17,8 @@ export interface HybridInferenceK8sArgs {
   readonly plan: DeploymentPlan;
   /** Reads a secret config key (without the project prefix) as a Pulumi secret. */
   readonly secret: (configKey: string) => pulumi.Output<string>;
+  /** The plan rendered for the kubernetes target; default `renderKubernetesTarget(plan)`. */
+  readonly rendering?: KubernetesRendering;
 }
 
 type Secretive = pulumi.Output<string>;
@@ -40,6 +43,7 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
     super("hybrid:k8s:HybridInference", name, facts, opts);
     const { plan } = args;
     const k = plan.spec.kubernetes;
+    const rendering = args.rendering ?? renderKubernetesTarget(plan);
 
     const deploymentSecrets = new DeploymentSecrets(name, args.secret, this);
     this.masterKey = deploymentSecrets.masterKey;
@@ -49,7 +53,10 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
     switch (k.cluster) {
       case "k3s": {
         const privateKey = args.secret(plan.spec.access.ssh_private_key_secret);
-        const cluster = new K3sCluster(`${name}-k3s`, { plan, privateKey, privateKeyFile: sshKeyFile(plan.spec.stack, privateKey) }, { parent: this });
+        if (!rendering.k3s || !rendering.devicePlugin) throw new pulumi.ResourceError("a k3s stack's rendering has no k3s cluster", this);
+        const cluster = new K3sCluster(`${name}-k3s`, {
+          cluster: rendering.k3s, devicePlugin: rendering.devicePlugin, privateKey, privateKeyFile: sshKeyFile(plan.spec.stack, privateKey),
+        }, { parent: this });
         provider = cluster.provider;
         this.kubeconfig = cluster.kubeconfig;
         this.inventory = cluster.inventory;
@@ -69,7 +76,7 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
       }
     }
 
-    this.routerUrl = plan.spec.workloads ? this.deployWorkloads(name, plan, provider, secrets) : pulumi.output(undefined);
+    this.routerUrl = plan.spec.workloads ? this.deployWorkloads(name, plan, rendering, provider, secrets) : pulumi.output(undefined);
     this.modelNames = pulumi.output(plan.spec.workloads ? [...plan.router.modelNames] : []);
     this.registerOutputs({
       ...facts,
@@ -78,10 +85,8 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
   }
 
   /** Namespace, secrets, config, engines, router and policies on the cluster; returns the router's URL. */
-  private deployWorkloads(name: string, plan: DeploymentPlan, provider: k8s.Provider, secrets: (s: SecretSource) => Secretive): pulumi.Output<string> {
-    const k = plan.spec.kubernetes;
-    const workloads = renderKubernetesWorkloads(plan);
-    const [namespaceManifest, ...rest] = workloadManifests(workloads);
+  private deployWorkloads(name: string, plan: DeploymentPlan, rendering: KubernetesRendering, provider: k8s.Provider, secrets: (s: SecretSource) => Secretive): pulumi.Output<string> {
+    const [namespaceManifest, ...rest] = rendering.manifests;
     const namespace = this.create(name, resolveSecrets(namespaceManifest!, secrets), provider, []);
     let routerService: k8s.core.v1.Service | undefined;
     for (const m of rest) {
@@ -91,22 +96,18 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
     if (!routerService) throw new pulumi.ResourceError("the workloads have no router Service", this);
 
     const known = kubernetesRouterUrl(plan);
-    const port = plan.router.port;
     return known !== null
       ? pulumi.output(known)
       // A LoadBalancer on an existing cluster: its address is in the Service's status.
-      : routerService.status.apply((s) => {
-          const lb = s?.loadBalancer?.ingress?.[0];
-          const host = lb?.ip ?? lb?.hostname;
-          return host ? `http://${host.includes(":") ? `[${host}]` : host}:${port}` : `(pending: kubectl -n ${k.namespace} get service ${ROUTER_NAME})`;
-        });
+      : routerService.status.apply((s) => loadBalancerRouterUrl(plan, s?.loadBalancer?.ingress?.[0]));
   }
 
   /** One rendered manifest as its `@pulumi/kubernetes` resource, named after its kind and name. */
   private create(name: string, m: Manifest<Secretive>, provider: k8s.Provider, dependsOn: pulumi.Resource[]): pulumi.CustomResource {
     const resourceName = m.kind === "Namespace" ? `${name}-namespace` : `${name}-${m.kind.toLowerCase()}-${m.metadata.name}`;
     // Names are fixed (Services are reached by name), so a replacement must delete first.
-    const opts: pulumi.CustomResourceOptions = { parent: this, provider, dependsOn, deleteBeforeReplace: true };
+    const owned = clusterOwnedFields(m);
+    const opts: pulumi.CustomResourceOptions = { parent: this, provider, dependsOn, deleteBeforeReplace: true, ...(owned.length > 0 ? { ignoreChanges: owned } : {}) };
     switch (m.kind) {
       case "Namespace":
         return new k8s.core.v1.Namespace(resourceName, m, opts);
@@ -115,8 +116,7 @@ export class HybridInferenceK8s extends pulumi.ComponentResource {
       case "ConfigMap":
         return new k8s.core.v1.ConfigMap(resourceName, m, opts);
       case "Deployment":
-        // The router's autoscaler owns its replica count once it runs.
-        return new k8s.apps.v1.Deployment(resourceName, m, m.metadata.name === ROUTER_NAME ? { ...opts, ignoreChanges: ["spec.replicas"] } : opts);
+        return new k8s.apps.v1.Deployment(resourceName, m, opts);
       case "DaemonSet":
         return new k8s.apps.v1.DaemonSet(resourceName, m, opts);
       case "Service":

@@ -2,18 +2,20 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { DeploymentPlan } from "../../core/plan/types";
-import type { BootstrapStep, GpuInventory } from "../../core/render/host-bootstrap";
-import { renderStepCommand } from "../../core/render/host-bootstrap";
-import { renderDevicePlugin } from "../../core/render/kubernetes/device-plugin";
+import type { GpuInventory } from "../../core/render/host-bootstrap";
+import { hostSteps, rebootWait } from "../../core/render/host-bootstrap";
+import type { DaemonSet } from "../../core/render/kubernetes/types";
 import {
-  K3S_TOKEN_ENV, type K3sNode, k3sClusterPlan, kubeconfigFromStdout, renderSecretStepCommand, secretStepStdin,
+  K3S_TOKEN_ENV, type K3sClusterPlan, kubeconfigFromStdout, renderSecretStepCommand, secretStepStdin,
 } from "../../core/render/kubernetes/k3s-bootstrap";
 import { GpuHost } from "../gpu-host";
+import { remoteStep, sshConnection, withLegacyName } from "../remote-step";
 
 export interface K3sClusterArgs {
-  /** The validated plan of a `target: kubernetes`, `cluster: k3s` stack. */
-  readonly plan: DeploymentPlan;
+  /** From `renderKubernetesTarget(plan).k3s`: nodes, roles, config files and steps. */
+  readonly cluster: K3sClusterPlan;
+  /** From `renderKubernetesTarget(plan).devicePlugin`: NVIDIA's device plugin DaemonSet. */
+  readonly devicePlugin: DaemonSet;
   /** SSH private key of the hosts' `ssh_user`, from a Pulumi secret. */
   readonly privateKey: pulumi.Input<string>;
   /** Local file holding the same key, for the reboot wait (see GpuHost). */
@@ -43,7 +45,7 @@ export class K3sCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: K3sClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("hybrid:k8s:K3sCluster", name, {}, opts);
-    const cluster = k3sClusterPlan(args.plan);
+    const { cluster } = args;
     this.apiUrl = cluster.apiUrl;
     // The shared secret nodes join with (https://docs.k3s.io/cli/token): alphanumeric, one line.
     const token = new random.RandomPassword(`${name}-join-token`, { length: 48, special: false }, { parent: this });
@@ -53,35 +55,33 @@ export class K3sCluster extends pulumi.ComponentResource {
     let kubeconfigStep: command.remote.Command | undefined;
     const joined: pulumi.Resource[] = [];
     for (const node of cluster.nodes) {
-      const gpuHost = new GpuHost(node.host.name, {
-        host: { ...node.host, bootstrap: node.bootstrap },
-        privateKey: args.privateKey,
-        privateKeyFile: args.privateKeyFile,
-      }, { parent: this });
-      inventories[node.host.name] = gpuHost.inventory;
-      const connection = this.connection(node, args.privateKey);
-      const firewall = this.step(node, node.steps.firewall, connection, {
-        create: renderStepCommand(node.steps.firewall),
-        stdin: node.steps.firewall.script,
-      }, [gpuHost]);
-      const install = this.step(node, node.steps.install, connection, {
+      const host = node.host.name;
+      const address = node.host.address;
+      const prefix = `${name}-${host}`;
+      const gpuHost = new GpuHost(prefix, {
+        address, sshPort: node.host.sshPort, sshUser: node.host.sshUser, privateKey: args.privateKey, privateKeyFile: args.privateKeyFile,
+        steps: hostSteps(node.bootstrap), rebootWait: rebootWait(node.bootstrap), legacyName: host,
+      }, withLegacyName({ parent: this }, host));
+      inventories[host] = gpuHost.inventory;
+      const connection = sshConnection(address, node.host.sshPort, node.host.sshUser, args.privateKey);
+      const firewall = remoteStep(`${prefix}-${node.steps.firewall.name}`, { step: node.steps.firewall, connection },
+        withLegacyName({ parent: this, dependsOn: [gpuHost], deleteBeforeReplace: true }, `${host}-${node.steps.firewall.name}`));
+      const install = remoteStep(`${prefix}-${node.steps.install.name}`, {
+        step: node.steps.install,
+        connection,
         create: renderSecretStepCommand(node.steps.install, [K3S_TOKEN_ENV]),
         // The token travels as the first line of stdin, ahead of the script: never on a command line.
         stdin: pulumi.secret(token.result.apply((t) => secretStepStdin([t], node.steps.install.script))),
-      }, node.role === "server" ? [firewall] : [firewall, serverInstall!]);
+      }, withLegacyName({ parent: this, dependsOn: node.role === "server" ? [firewall] : [firewall, serverInstall!], deleteBeforeReplace: true },
+        `${host}-${node.steps.install.name}`));
       joined.push(install);
       if (node.role === "server") {
         serverInstall = install;
         const step = node.steps.kubeconfig;
-        if (!step) throw new pulumi.ResourceError(`the k3s server ${node.host.name} has no kubeconfig step`, this);
-        kubeconfigStep = new command.remote.Command(`${node.host.name}-${step.name}`, {
-          connection,
-          create: renderStepCommand(step),
-          stdin: step.script,
-          triggers: [step.sha256, node.steps.install.sha256],
-          // The output is a cluster-admin credential: never logged, stored as a secret.
-          logging: "none",
-        }, { parent: this, dependsOn: [install], additionalSecretOutputs: ["stdout", "stderr"] });
+        if (!step) throw new pulumi.ResourceError(`the k3s server ${host} has no kubeconfig step`, this);
+        // The output is a cluster-admin credential: never logged, stored as a secret.
+        kubeconfigStep = remoteStep(`${prefix}-${step.name}`, { step, connection, triggers: [step.sha256, node.steps.install.sha256], logging: "none" },
+          withLegacyName({ parent: this, dependsOn: [install], additionalSecretOutputs: ["stdout", "stderr"] }, `${host}-${step.name}`));
       }
     }
     if (!kubeconfigStep) throw new pulumi.ResourceError("the k3s cluster has no server", this);
@@ -98,36 +98,8 @@ export class K3sCluster extends pulumi.ComponentResource {
       // Workloads are deleted with the stack, not left behind when the cluster is unreachable.
       deleteUnreachable: false,
     }, { parent: this, dependsOn: joined });
-    new k8s.apps.v1.DaemonSet(`${name}-nvidia-device-plugin`, renderDevicePlugin(args.plan), { parent: this, provider: this.provider });
+    new k8s.apps.v1.DaemonSet(`${name}-nvidia-device-plugin`, args.devicePlugin, { parent: this, provider: this.provider });
     this.inventory = pulumi.all(inventories);
     this.registerOutputs({ kubeconfig: this.kubeconfig, inventory: this.inventory, apiUrl: this.apiUrl });
-  }
-
-  private connection(node: K3sNode, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
-    return {
-      host: node.host.address,
-      port: node.host.sshPort,
-      user: node.host.sshUser,
-      privateKey,
-      dialErrorLimit: 30,
-      perDialTimeout: 20,
-    };
-  }
-
-  private step(
-    node: K3sNode,
-    step: BootstrapStep,
-    connection: command.types.input.remote.ConnectionArgs,
-    run: { create: string; stdin: pulumi.Input<string> },
-    after: pulumi.Resource[],
-  ): command.remote.Command {
-    return new command.remote.Command(`${node.host.name}-${step.name}`, {
-      connection,
-      create: run.create,
-      stdin: run.stdin,
-      // Re-run when the script or its inputs change; otherwise a re-deploy leaves the node alone.
-      triggers: [step.sha256],
-      logging: "stdoutAndStderr",
-    }, { parent: this, dependsOn: after, deleteBeforeReplace: true });
   }
 }

@@ -20,6 +20,21 @@
  *   RTX 4060 Ti 8GB and 16GB, RTX 3060 8GB and 12GB all print the same name), so a host
  *   check must compare `memory.total` as well as the name.
  *
+ * Tensor throughput for FP8 and the PCIe link (added for the capacity model, read 2026-11-30)
+ * - `fp8TensorTflops` is dense FP8 with FP32 accumulate, the precision vLLM's FP8 W8A8
+ *   (CUTLASS scaled-mm) GEMMs accumulate in. NVIDIA's Ada whitepaper gives the RTX 4090
+ *   330.3 dense FP8 TFLOPS with FP32 accumulate against 165.2 FP16 with FP32 accumulate:
+ *   FP8 runs at twice the FP16 rate at equal accumulate precision. The lamonoai/gpumap
+ *   table shows the same 2:1 for every Ada and Blackwell card it lists (RTX 6000 Ada 728
+ *   vs 364, RTX 4000 Ada 214 vs 107, RTX 5090 419 vs 210, 5080 225 vs 113, 5070 Ti 176 vs
+ *   88, 5070 123 vs 62); its 4090/4080/4070 FP8 rows (661/390/321) are the FP16-accumulate
+ *   figures. So every Ada/Blackwell card here is 2 x its `fp16TensorTflops` [D]. Ampere
+ *   has no FP8 tensor cores: null (vLLM runs FP8 checkpoints there as weight-only FP8
+ *   Marlin, at the FP16 rate).
+ * - `pcie`: generation and electrical lanes, from the facts table (CATALOG-FACTS.md) and
+ *   the bus-interface row of lamonoai/gpumap; x8 cards (RTX 3050, 4060, 4060 Ti, 5060 Ti)
+ *   from the same facts table ([U] for the 3050 6GB and 4060).
+ *
  * Minimum driver branch (`minDriverBranch`), the reasoning
  * 1. The project pins `vllm/vllm-openai:v0.33.0` (core/versions.json). Since vLLM v0.20.0
  *    the unsuffixed image tags are the CUDA 13 build and the CUDA 12.9 build is published
@@ -57,15 +72,13 @@
  *   on Blackwell let vLLM pick the Marlin kernel (do not force `awq`/`gptq`). [U] GPTQ on
  *   sm_120 is listed because gptq_marlin is compiled for 12.0, not because it was seen
  *   working.
- * - LoRAX 0.12.1: built for CUDA 12.4 and sm_80/sm_86 only (lead from the project's
- *   facts; its Dockerfile was not re-read [U]). Ampere: bf16, AWQ, GPTQ (LoRAX
- *   quantization guide, https://loraexchange.ai/guides/quantization/). Ada: sm_86 cubins
- *   are binary-compatible with sm_89 (same major compute capability, later minor), so
- *   bf16/AWQ/GPTQ are expected to run, but LoRAX does not document Ada and nobody here
- *   has tested it [U]; FP8 is left out on Ada because FP8 tensor-core kernels need an
- *   sm_89 build target the image does not have [U]. Blackwell (sm_120) cannot run sm_8x
- *   cubins: assume LoRAX does not run at all (empty list).
+ * - LoRAX 0.12.1: read from its own source (Dockerfile, launcher, server) in
+ *   core/catalog/lorax.ts: CUDA 12.4 / PyTorch 2.4, kernels for sm_80/sm_86. Ampere: bf16,
+ *   AWQ, GPTQ. Ada: the same by binary compatibility within compute capability 8.x [U,
+ *   untested]. FP8 is not offered (see LORAX_FORMAT_GAPS there). Blackwell (sm_120): no
+ *   LoRAX image runs (empty list; the planner refuses with LORAX_UNSUPPORTED_ARCHITECTURE).
  */
+import { LORAX_QUANTIZATIONS } from "./lorax";
 import type { GpuArchitecture, GpuSpec, Quantization, Source } from "./types";
 
 /** Date the figures below were read. */
@@ -91,16 +104,10 @@ const VLLM_QUANTS: Readonly<Record<GpuArchitecture, readonly Quantization[]>> = 
   blackwell: ["bf16", "fp8", "awq", "gptq"], // gptq [U] on sm_120, see header
 };
 
-const LORAX_QUANTS: Readonly<Record<GpuArchitecture, readonly Quantization[]>> = {
-  ampere: ["bf16", "awq", "gptq"],
-  ada: ["bf16", "awq", "gptq"], // [U] by binary compatibility only
-  blackwell: [],
-};
-
 const LORAX_NOTE: Readonly<Record<GpuArchitecture, string>> = {
-  ampere: "LoRAX: bf16/awq/gptq per LoRAX quantization guide; fp8 not listed for Ampere [U].",
-  ada: "LoRAX on Ada [U]: image built for sm_80/86 only; expected to run via sm_86->sm_89 binary compatibility, untested; fp8 omitted.",
-  blackwell: "LoRAX: none, image has no sm_120 kernels (assumed not to run).",
+  ampere: "LoRAX 0.12.1: bf16/awq/gptq (core/catalog/lorax.ts); fp8 not offered.",
+  ada: "LoRAX 0.12.1 on Ada [U]: kernels built for sm_80/86, expected to run by binary compatibility, untested; bf16/awq/gptq, fp8 not offered.",
+  blackwell: "LoRAX: none, its image (CUDA 12.4, PyTorch 2.4) has no sm_120 kernels (core/catalog/lorax.ts).",
 };
 
 const GPUMAP = "https://github.com/lamonoai/gpumap/blob/main/nvidia/GPU.md";
@@ -118,7 +125,7 @@ function arch(a: GpuArchitecture, workstation: boolean) {
     computeCapability: COMPUTE_CAPABILITY[a],
     minDriverBranch: VLLM_IMAGE_MIN_DRIVER_BRANCH,
     requiresOpenKernelModules: a === "blackwell",
-    quantizations: { vllm: VLLM_QUANTS[a], lorax: LORAX_QUANTS[a] },
+    quantizations: { vllm: VLLM_QUANTS[a], lorax: LORAX_QUANTIZATIONS[a] },
     workstation,
   } as const;
 }
@@ -132,6 +139,8 @@ const RTX_3050_8GB: GpuSpec = {
   vramGiB: 8,
   memoryBandwidthGBs: 224,
   fp16TensorTflops: 18.2, // [D] 80 TC x 1.777 GHz x 128
+  fp8TensorTflops: null, // Ampere: no FP8 tensor cores
+  pcie: { gen: 4, lanes: 8 },
   tdpWatts: 130,
   source: source(CYBIRD, `Bandwidth from CYBIRD-D table; TFLOPS [D]; TDP from facts lead. ${LORAX_NOTE.ampere}`),
 };
@@ -145,6 +154,8 @@ const RTX_3050_6GB: GpuSpec = {
   // [D] 72 TC (18 SM) x 1.47 GHz boost x 128 = 13.5. The facts lead said 12.0, which this
   // arithmetic does not reproduce; boost clock 1.47 GHz from memory of NVIDIA's page [U].
   fp16TensorTflops: 13.5,
+  fp8TensorTflops: null, // Ampere: no FP8 tensor cores
+  pcie: { gen: 4, lanes: 8 },
   tdpWatts: 70,
   source: source(
     CYBIRD,
@@ -161,6 +172,8 @@ const RTX_3060_12GB: GpuSpec = {
   // [D] 112 TC x 1.777 GHz x 128 = 25.5 (gpumap says 24, using a 1.665 GHz clock that is
   // not the 3060's boost clock).
   fp16TensorTflops: 25.5,
+  fp8TensorTflops: null, // Ampere: no FP8 tensor cores
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 170,
   source: source(CYBIRD, `Bandwidth CYBIRD-D; TDP 170 W gpumap; TFLOPS [D]. ${LORAX_NOTE.ampere}`),
 };
@@ -172,6 +185,8 @@ const RTX_3080: GpuSpec = {
   vramGiB: 10,
   memoryBandwidthGBs: 760,
   fp16TensorTflops: 59.5, // gpumap; = 272 TC x 1.71 GHz x 128
+  fp8TensorTflops: null, // Ampere: no FP8 tensor cores
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 320,
   source: source(GPUMAP, `10 GB model; bandwidth/TDP/TFLOPS from gpumap, bandwidth also CYBIRD-D. ${LORAX_NOTE.ampere}`),
 };
@@ -183,6 +198,8 @@ const RTX_3090: GpuSpec = {
   vramGiB: 24,
   memoryBandwidthGBs: 936,
   fp16TensorTflops: 71, // NVIDIA GA102 whitepaper (facts lead); = 328 TC x 1.695 GHz x 128
+  fp8TensorTflops: null, // Ampere: no FP8 tensor cores
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 350,
   source: source(CYBIRD, `Bandwidth CYBIRD-D; TFLOPS GA102 whitepaper per facts lead; TDP facts lead. ${LORAX_NOTE.ampere}`),
 };
@@ -196,6 +213,8 @@ const RTX_4060: GpuSpec = {
   vramGiB: 8,
   memoryBandwidthGBs: 272,
   fp16TensorTflops: 30.2, // [D] 96 TC x 2.46 GHz x 128
+  fp8TensorTflops: 60.4, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 4, lanes: 8 },
   tdpWatts: 115,
   source: source(CYBIRD, `Bandwidth CYBIRD-D; TFLOPS [D]; TDP 115 W facts lead [U]. ${LORAX_NOTE.ada}`),
 };
@@ -207,6 +226,8 @@ const RTX_4060_TI_16GB: GpuSpec = {
   vramGiB: 16,
   memoryBandwidthGBs: 288,
   fp16TensorTflops: 44.1, // [D] 136 TC x 2.535 GHz x 128
+  fp8TensorTflops: 88.2, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 4, lanes: 8 },
   tdpWatts: 165,
   source: source(CYBIRD, `Bandwidth CYBIRD-D; TFLOPS [D]; TDP facts lead; same smiName as the 8 GB card. ${LORAX_NOTE.ada}`),
 };
@@ -218,6 +239,8 @@ const RTX_4070: GpuSpec = {
   vramGiB: 12,
   memoryBandwidthGBs: 504,
   fp16TensorTflops: 58.3, // gpumap 58; [D] 184 TC x 2.475 GHz x 128 = 58.3
+  fp8TensorTflops: 116.6, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 200,
   source: source(GPUMAP, `Bandwidth/TDP gpumap and CYBIRD-D; TFLOPS [D], gpumap rounds to 58. ${LORAX_NOTE.ada}`),
 };
@@ -229,6 +252,8 @@ const RTX_4070_TI_SUPER: GpuSpec = {
   vramGiB: 16,
   memoryBandwidthGBs: 672,
   fp16TensorTflops: 88.2, // [D] 264 TC x 2.61 GHz x 128
+  fp8TensorTflops: 176.4, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 285,
   source: source(CYBIRD, `Bandwidth CYBIRD-D; TFLOPS [D]; TDP 285 W facts lead [U]. ${LORAX_NOTE.ada}`),
 };
@@ -240,6 +265,8 @@ const RTX_4080: GpuSpec = {
   vramGiB: 16,
   memoryBandwidthGBs: 716.8,
   fp16TensorTflops: 97.5, // gpumap 97; [D] 304 TC x 2.505 GHz x 128 = 97.5
+  fp8TensorTflops: 195.0, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 320,
   source: source(CYBIRD, `Bandwidth CYBIRD-D (gpumap 717); TDP gpumap; TFLOPS [D]. ${LORAX_NOTE.ada}`),
 };
@@ -251,6 +278,8 @@ const RTX_4080_SUPER: GpuSpec = {
   vramGiB: 16,
   memoryBandwidthGBs: 736,
   fp16TensorTflops: 104.4, // [D] 320 TC x 2.55 GHz x 128
+  fp8TensorTflops: 208.8, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 320,
   source: source(CYBIRD, `Bandwidth CYBIRD-D; TFLOPS [D]; TDP facts lead. ${LORAX_NOTE.ada}`),
 };
@@ -262,6 +291,8 @@ const RTX_4090: GpuSpec = {
   vramGiB: 24,
   memoryBandwidthGBs: 1008,
   fp16TensorTflops: 165.2, // Ada whitepaper per facts lead; gpumap 165; = 512 TC x 2.52 GHz x 128
+  fp8TensorTflops: 330.3, // Ada whitepaper, FP8 with FP32 accumulate (2 x FP16)
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 450,
   source: source(GPUMAP, `Bandwidth/TDP gpumap and CYBIRD-D; TFLOPS Ada whitepaper per facts lead. ${LORAX_NOTE.ada}`),
 };
@@ -277,6 +308,8 @@ const RTX_5060_TI_16GB: GpuSpec = {
   vramGiB: 16,
   memoryBandwidthGBs: 448,
   fp16TensorTflops: 47.4, // [D] 144 TC (36 SM) x 2.572 GHz x 128
+  fp8TensorTflops: 94.8, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 5, lanes: 8 },
   // 180 W: facts lead; an nvidia-smi power limit of 180 W is quoted in a public benchmark log.
   tdpWatts: 180,
   source: source(
@@ -292,6 +325,8 @@ const RTX_5070: GpuSpec = {
   vramGiB: 12,
   memoryBandwidthGBs: 672,
   fp16TensorTflops: 61.7, // gpumap 62; [D] 192 TC x 2.512 GHz x 128 = 61.7
+  fp8TensorTflops: 123.4, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 5, lanes: 16 },
   tdpWatts: 250,
   source: source(GPUMAP, `Bandwidth/TDP/TFLOPS gpumap (its CC 10.1 is wrong; 12.0 used); smiName [U]. ${BLACKWELL_NOTE}`),
 };
@@ -303,6 +338,8 @@ const RTX_5070_TI: GpuSpec = {
   vramGiB: 16,
   memoryBandwidthGBs: 896,
   fp16TensorTflops: 87.9, // gpumap 88; [D] 280 TC x 2.452 GHz x 128 = 87.9
+  fp8TensorTflops: 175.8, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 5, lanes: 16 },
   tdpWatts: 300,
   source: source(GPUMAP, `Bandwidth/TDP/TFLOPS gpumap (its CC 10.1 is wrong; 12.0 used); smiName seen in public nvidia-smi output. ${BLACKWELL_NOTE}`),
 };
@@ -314,6 +351,8 @@ const RTX_5080: GpuSpec = {
   vramGiB: 16,
   memoryBandwidthGBs: 960,
   fp16TensorTflops: 112.6, // gpumap 113; [D] 336 TC x 2.617 GHz x 128 = 112.6
+  fp8TensorTflops: 225.2, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 5, lanes: 16 },
   tdpWatts: 360,
   source: source(GPUMAP, `Bandwidth/TDP/TFLOPS gpumap (its CC 10.1 is wrong; 12.0 used); smiName [U]. ${BLACKWELL_NOTE}`),
 };
@@ -325,6 +364,8 @@ const RTX_5090: GpuSpec = {
   vramGiB: 32,
   memoryBandwidthGBs: 1792,
   fp16TensorTflops: 209.5, // gpumap 210; [D] 680 TC x 2.407 GHz x 128 = 209.5
+  fp8TensorTflops: 419.0, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 5, lanes: 16 },
   tdpWatts: 575,
   source: source(GPUMAP, `Bandwidth/TDP/TFLOPS gpumap (its CC 10.1 is wrong; 12.0 used); usable VRAM ~32607 MiB per facts lead; smiName [U]. ${BLACKWELL_NOTE}`),
 };
@@ -338,6 +379,8 @@ const RTX_A4000: GpuSpec = {
   vramGiB: 16,
   memoryBandwidthGBs: 448,
   fp16TensorTflops: 76.7, // gpumap 77; [D] 192 TC x 1.56 GHz x 256 = 76.7
+  fp8TensorTflops: null, // Ampere: no FP8 tensor cores
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 140,
   source: source(GPUMAP, `Bandwidth/TDP/TFLOPS gpumap. ${LORAX_NOTE.ampere}`),
 };
@@ -349,6 +392,8 @@ const RTX_A5000: GpuSpec = {
   vramGiB: 24,
   memoryBandwidthGBs: 768,
   fp16TensorTflops: 111.1, // gpumap 111; [D] 256 TC x 1.695 GHz x 256 = 111.1
+  fp8TensorTflops: null, // Ampere: no FP8 tensor cores
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 230,
   source: source(GPUMAP, `Bandwidth/TDP/TFLOPS gpumap. ${LORAX_NOTE.ampere}`),
 };
@@ -360,6 +405,8 @@ const RTX_A6000: GpuSpec = {
   vramGiB: 48,
   memoryBandwidthGBs: 768,
   fp16TensorTflops: 154.8, // GA102 whitepaper per facts lead; gpumap 155; = 336 TC x 1.8 GHz x 256
+  fp8TensorTflops: null, // Ampere: no FP8 tensor cores
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 300,
   source: source(GPUMAP, `Bandwidth/TDP gpumap; TFLOPS GA102 whitepaper per facts lead. ${LORAX_NOTE.ampere}`),
 };
@@ -371,6 +418,8 @@ const RTX_4000_ADA: GpuSpec = {
   vramGiB: 20,
   memoryBandwidthGBs: 360,
   fp16TensorTflops: 106.9, // gpumap 107; [D] 192 TC x 2.175 GHz x 256 = 106.9
+  fp8TensorTflops: 213.8, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 130,
   source: source(GPUMAP, `Bandwidth/TDP/TFLOPS gpumap (not the SFF variant, which prints "RTX 4000 SFF Ada Generation"). ${LORAX_NOTE.ada}`),
 };
@@ -382,6 +431,8 @@ const RTX_6000_ADA: GpuSpec = {
   vramGiB: 48,
   memoryBandwidthGBs: 960,
   fp16TensorTflops: 364.2, // gpumap 364; [D] 568 TC x 2.505 GHz x 256 = 364.2
+  fp8TensorTflops: 728.4, // [D] 2 x FP16 (same FP32 accumulate), see header
+  pcie: { gen: 4, lanes: 16 },
   tdpWatts: 300,
   source: source(GPUMAP, `Bandwidth/TDP/TFLOPS gpumap. ${LORAX_NOTE.ada}`),
 };

@@ -18,8 +18,13 @@
  *   modelcar tables, benchmark scripts); sizes of quantized repos were mostly not found.
  * - RedHatAI `*-quantized.w4a16` repos are GPTQ-algorithm INT4 weights in
  *   compressed-tensors format: vLLM detects them from config.json (do not pass
- *   `--quantization gptq`); LoRAX's `--quantize gptq` expects the AutoGPTQ format, so these
- *   are vLLM-only [U].
+ *   `--quantization gptq`); LoRAX 0.12.1's `--quantize gptq` reads AutoGPTQ tensors only
+ *   (server/lorax_server/utils/weights.py:98-120, 145-210 at v0.12.1), so these are
+ *   vLLM-only (`unsupportedBy.lorax`). The other AWQ/GPTQ repos here are AutoAWQ/AutoGPTQ
+ *   checkpoints (Qwen's own; community quants named as such) that LoRAX reads [U for the
+ *   community ones: their configs were not read].
+ * - LoRAX 0.12.1 cannot load Qwen2.5 models with tied embeddings (0.5B, 1.5B, 3B) in any
+ *   format: see core/catalog/lorax.ts (predibase/lorax#726).
  * - `gated` is about the base repo. Quantized community/RedHatAI copies are generally not
  *   gated [U].
  *
@@ -34,6 +39,7 @@
  *   only [U]; the router must tolerate a 404 from the burst tier.
  * - Replicate: no per-token listing found for any of these models; omitted.
  */
+import { LORAX_CHECKPOINT_GAPS } from "./lorax";
 import type { ModelSpec, ModelVariant, Quantization, Source } from "./types";
 
 const READ_ON = "2026-11-26";
@@ -50,6 +56,11 @@ function hf(repo: string): string {
 function variant(quantization: Quantization, hfRepo: string, note?: string, weightsGB?: number): ModelVariant {
   const base = { quantization, hfRepo, source: source(hf(hfRepo), note) };
   return weightsGB === undefined ? base : { ...base, weightsGB };
+}
+
+/** A checkpoint LoRAX cannot load, with the reason (core/catalog/lorax.ts). */
+function notOnLorax(v: ModelVariant, reason: string): ModelVariant {
+  return { ...v, unsupportedBy: { ...v.unsupportedBy, lorax: reason } };
 }
 
 // ---------------------------------------------------------------- Llama 3.3
@@ -78,7 +89,7 @@ const LLAMA_3_3_70B: ModelSpec = {
     // Lead: hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4 is 39.77 GB; this 3.3
     // repo should be the same size but no figure was read, so weightsGB is left out.
     variant("awq", "casperhansen/llama-3.3-70b-instruct-awq", "size not read; expect ~39.8 GB like the 3.1 70B AWQ-INT4 [U]"),
-    variant("gptq", "RedHatAI/Llama-3.3-70B-Instruct-quantized.w4a16", "GPTQ INT4 in compressed-tensors format: vLLM only [U]"),
+    notOnLorax(variant("gptq", "RedHatAI/Llama-3.3-70B-Instruct-quantized.w4a16", "GPTQ INT4 in compressed-tensors format: vLLM only"), LORAX_CHECKPOINT_GAPS.compressedTensors),
   ],
   managedIds: {
     together_ai: "meta-llama/Llama-3.3-70B-Instruct-Turbo",
@@ -104,6 +115,11 @@ function qwenVariants(size: string, bf16GB?: number, bf16Note?: string, awqGB?: 
   ];
 }
 
+/** Checkpoints of a Qwen2.5 model with tied embeddings: LoRAX 0.12.1 loads none of them. */
+function tiedEmbeddings(variants: readonly ModelVariant[]): readonly ModelVariant[] {
+  return variants.map((v) => notOnLorax(v, LORAX_CHECKPOINT_GAPS.tiedEmbeddings));
+}
+
 const QWEN_CONFIG_NOTE =
   "config.json read via public copies of the Qwen2.5 configs (base model configs differ only in max_position_embeddings); served context 32768.";
 
@@ -124,7 +140,7 @@ const QWEN2_5_0_5B: ModelSpec = {
   licence: "apache-2.0",
   gated: false,
   // model.safetensors file is 988,097,824 B (published file size incl. header).
-  variants: qwenVariants("0.5B", 0.99, "weightsGB = published model.safetensors size"),
+  variants: tiedEmbeddings(qwenVariants("0.5B", 0.99, "weightsGB = published model.safetensors size")),
   managedIds: {
     fireworks_ai: "accounts/fireworks/models/qwen2p5-0p5b-instruct", // [U] serverless
   },
@@ -150,7 +166,7 @@ const QWEN2_5_1_5B: ModelSpec = {
   tiedEmbeddings: true,
   licence: "apache-2.0",
   gated: false,
-  variants: qwenVariants("1.5B"),
+  variants: tiedEmbeddings(qwenVariants("1.5B")),
   managedIds: {
     fireworks_ai: "accounts/fireworks/models/qwen2p5-1p5b-instruct", // [U] serverless
   },
@@ -177,7 +193,7 @@ const QWEN2_5_3B: ModelSpec = {
   licence: "qwen-research",
   gated: false,
   // safetensors index total_size 6,171,877,376 B.
-  variants: qwenVariants("3B", 6.17, "weightsGB = safetensors index total_size"),
+  variants: tiedEmbeddings(qwenVariants("3B", 6.17, "weightsGB = safetensors index total_size")),
   managedIds: {},
   source: source(
     "https://huggingface.co/Qwen/Qwen2.5-3B-Instruct/blob/main/config.json",
@@ -381,7 +397,7 @@ const MISTRAL_SMALL_24B: ModelSpec = {
     variant("bf16", "mistralai/Mistral-Small-24B-Instruct-2501"),
     variant("fp8", "RedHatAI/Mistral-Small-24B-Instruct-2501-FP8-dynamic"),
     variant("awq", "stelterlab/Mistral-Small-24B-Instruct-2501-AWQ", "community quant (AWQ 4-bit, group 128, GEMM)"),
-    variant("gptq", "RedHatAI/Mistral-Small-24B-Instruct-2501-quantized.w4a16", "GPTQ INT4 in compressed-tensors format: vLLM only [U]"),
+    notOnLorax(variant("gptq", "RedHatAI/Mistral-Small-24B-Instruct-2501-quantized.w4a16", "GPTQ INT4 in compressed-tensors format: vLLM only"), LORAX_CHECKPOINT_GAPS.compressedTensors),
   ],
   managedIds: {
     together_ai: "mistralai/Mistral-Small-24B-Instruct-2501",

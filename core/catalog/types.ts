@@ -24,6 +24,12 @@ export type Quantization = (typeof QUANTIZATIONS)[number];
 export const ENGINES = ["vllm", "lorax"] as const;
 export type EngineKind = (typeof ENGINES)[number];
 
+/** A PCIe link: generation (4.0, 5.0) and electrical lanes. */
+export interface PcieLink {
+  readonly gen: 4 | 5;
+  readonly lanes: 8 | 16;
+}
+
 export interface GpuSpec {
   /** Stable id used in stack files, e.g. `rtx-4090`. */
   readonly id: string;
@@ -38,6 +44,14 @@ export interface GpuSpec {
   readonly memoryBandwidthGBs: number;
   /** Dense FP16 tensor TFLOPS with FP32 accumulate. */
   readonly fp16TensorTflops: number;
+  /**
+   * Dense FP8 tensor TFLOPS with FP32 accumulate (what vLLM's FP8 W8A8 GEMMs use), or
+   * null where the card has no FP8 tensor cores (Ampere: FP8 checkpoints run weight-only
+   * there, at the FP16 rate).
+   */
+  readonly fp8TensorTflops: number | null;
+  /** The card's PCIe link; tensor parallel without P2P moves every all-reduce over it. */
+  readonly pcie: PcieLink;
   readonly tdpWatts: number;
   /** Oldest NVIDIA Linux driver branch that supports the card and the engine images' CUDA. */
   readonly minDriverBranch: number;
@@ -50,6 +64,16 @@ export interface GpuSpec {
   readonly source: Source;
 }
 
+/**
+ * The architecture figures the memory and capacity models read. A catalog `ModelSpec` is
+ * one; the capacity calibration set also describes published benchmarks' models (e.g.
+ * Llama 3.1 8B) that the stack catalog does not offer.
+ */
+export type ModelShape = Pick<
+  ModelSpec,
+  "paramsB" | "layers" | "hiddenSize" | "intermediateSize" | "attentionHeads" | "kvHeads" | "headDim" | "vocabSize" | "tiedEmbeddings"
+>;
+
 /** A checkpoint of a model in one weight format, as an engine loads it. */
 export interface ModelVariant {
   readonly quantization: Quantization;
@@ -60,6 +84,11 @@ export interface ModelVariant {
    * The planner falls back to an estimate from parameters when absent.
    */
   readonly weightsGB?: number;
+  /**
+   * Engines that cannot load this checkpoint, each with the reason read from the engine's
+   * source (the planner never picks it for them and says why). Absent: every engine loads it.
+   */
+  readonly unsupportedBy?: Readonly<Partial<Record<EngineKind, string>>>;
   readonly source: Source;
 }
 

@@ -10,6 +10,8 @@ export interface ConfigIssue {
   readonly path: string;
   readonly message: string;
   readonly fix: string;
+  /** The offending line of the stack file with a caret under the spot (YAML syntax errors). */
+  readonly excerpt?: string;
 }
 
 export const PROJECT = "hybrid-inference";
@@ -39,7 +41,9 @@ export function hasErrors(issues: readonly ConfigIssue[]): boolean {
 export function formatIssues(issues: readonly ConfigIssue[]): string {
   const sorted = [...issues].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === "error" ? -1 : 1));
   return sorted
-    .map((i) => `${i.severity === "error" ? "error" : "warning"}: ${i.path}: ${i.message}\n    fix: ${i.fix}`)
+    .map((i) => `${i.severity === "error" ? "error" : "warning"}: ${i.path}: ${i.message}\n` +
+      (i.excerpt ? `${i.excerpt.split("\n").map((l) => `    ${l}`).join("\n")}\n` : "") +
+      `    fix: ${i.fix}`)
     .join("\n");
 }
 

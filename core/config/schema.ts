@@ -8,6 +8,8 @@
  */
 import { z } from "zod";
 import { ENGINES, QUANTIZATIONS } from "../catalog/types";
+import { addressProblem, cidrProblem } from "../net/address";
+import { ACCESS_DEFAULTS, BENCHMARK_DEFAULTS, DRIVER_DEFAULTS, ENGINE_DEFAULTS, HOST_DEFAULTS, ROUTER_DEFAULTS, TRAFFIC_DEFAULTS } from "./defaults";
 import type { FrontierProvider, ManagedProvider } from "../catalog/types";
 
 const MANAGED = ["together_ai", "fireworks_ai", "deepinfra", "replicate"] as const satisfies readonly ManagedProvider[];
@@ -16,10 +18,23 @@ const FRONTIER = ["openai", "anthropic", "gemini"] as const satisfies readonly F
 /** vLLM's allowed `--max-lora-rank` values (vllm/config/lora.py, v0.33.0). */
 export const VLLM_LORA_RANKS = [1, 8, 16, 32, 64, 128, 256, 320, 512] as const;
 
+/** A host name in the stack: it names Pulumi resources, containers and Kubernetes nodes. */
 const name = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, {
     message: "must be 2-40 characters of lowercase letters, digits and '-', starting with a letter",
+  });
+
+/**
+ * A model name clients send to the router (`model` in the request): the served model or an
+ * adapter. Model ids such as `qwen2.5-7b-instruct` contain dots, so dots are allowed; no
+ * spaces, slashes or quotes, since the name also reaches vLLM's `--served-model-name` and
+ * `--lora-modules` and LiteLLM's deployment ids.
+ */
+const modelName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+    message: "must be 1-64 characters of letters, digits, '.', '_' and '-', starting with a letter or digit",
   });
 
 /** A Pulumi config key name holding a secret, e.g. `togetherApiKey`. */
@@ -27,12 +42,19 @@ const secretKeyName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, {
   message: "must be the name of a config key (letters, digits, '_'), e.g. togetherApiKey",
 });
 
-/** IPv4/IPv6 literal or DNS name; the host is reached over SSH at this address. */
-const address = z.union([z.ipv4(), z.ipv6(), z.hostname()], {
-  error: "must be an IPv4/IPv6 address or a DNS host name",
-});
+/** Adds a zod issue with the problem `rule` finds in a string (core/net/address.ts). */
+function ruled(rule: (v: string) => string | null, fix: string) {
+  return z.string().superRefine((v, ctx) => {
+    const problem = rule(v);
+    if (problem !== null) ctx.addIssue({ code: "custom", message: problem, params: { fix } });
+  });
+}
 
-const cidr = z.union([z.cidrv4(), z.cidrv6()], { error: "must be a CIDR block such as 203.0.113.0/24" });
+/** IPv4/IPv6 literal or DNS name; the host is reached over SSH at this address. */
+const address = ruled(addressProblem, "write an IPv4 address (203.0.113.10), an IPv6 address (2001:db8::10) or a DNS name");
+
+/** A CIDR block (or one address) with no host bits set: the firewall scripts read it strictly. */
+const cidr = ruled(cidrProblem, "write the network address of the block, e.g. 203.0.113.0/24, or one address such as 203.0.113.7/32");
 
 /**
  * `<country>-<site>`, the country as a two-letter code (`uk`/`gb` for the United
@@ -49,12 +71,12 @@ export const hostSchema = z.strictObject({
   address,
   /** Private address (provider VLAN) other hosts use to reach this host's engine. */
   private_address: address.optional(),
-  ssh_user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { message: "must be a Unix user name such as ubuntu" }).default("ubuntu"),
-  ssh_port: z.number().int().min(1).max(65535).default(22),
+  ssh_user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Unix user name such as ubuntu" }).default(HOST_DEFAULTS.ssh_user),
+  ssh_port: z.number().int().min(1).max(65535).default(HOST_DEFAULTS.ssh_port),
   datacenter,
   /** Catalog GPU id, e.g. `rtx-4090`. */
   gpu: z.string(),
-  gpu_count: z.number().int().min(1).max(8).default(1),
+  gpu_count: z.number().int().min(1).max(8).default(HOST_DEFAULTS.gpu_count),
 });
 
 export const modelSchema = z.strictObject({
@@ -65,7 +87,7 @@ export const modelSchema = z.strictObject({
   /** vLLM `--max-model-len`; default: the longest context that fits, up to the model's maximum. */
   max_model_len: z.number().int().min(256).optional(),
   /** Name clients use at the router; default: the model id. */
-  served_model_name: name.optional(),
+  served_model_name: modelName.optional(),
   /**
    * With `quantization: auto`, the shortest context a quantization must still fit to
    * be chosen (default 8192 or the model's maximum if smaller).
@@ -74,23 +96,23 @@ export const modelSchema = z.strictObject({
 });
 
 export const engineSchema = z.strictObject({
-  kind: z.enum(ENGINES).default("vllm"),
+  kind: z.enum(ENGINES).default(ENGINE_DEFAULTS.kind),
   /** Image tag override; default: the tested version in core/versions.json. */
   version: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { message: "must be a Docker image tag" }).optional(),
   /** Pin the image to a digest as well as a tag. */
   image_digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, { message: "must look like sha256:<64 hex digits>" }).optional(),
-  gpu_memory_utilization: z.number().gt(0.5).max(0.98).default(0.9),
-  max_num_seqs: z.number().int().min(1).max(1024).default(64),
-  enable_prefix_caching: z.boolean().default(true),
-  kv_cache_dtype: z.enum(["auto", "fp8"]).default("auto"),
+  gpu_memory_utilization: z.number().gt(0.5).max(0.98).default(ENGINE_DEFAULTS.gpu_memory_utilization),
+  max_num_seqs: z.number().int().min(1).max(1024).default(ENGINE_DEFAULTS.max_num_seqs),
+  enable_prefix_caching: z.boolean().default(ENGINE_DEFAULTS.enable_prefix_caching),
+  kv_cache_dtype: z.enum(["auto", "fp8"]).default(ENGINE_DEFAULTS.kv_cache_dtype),
   /** Adapters held in GPU memory at once; default: all declared adapters, at most 4. */
   max_loras: z.number().int().min(1).max(32).optional(),
-  port: z.number().int().min(1024).max(65535).default(8000),
+  port: z.number().int().min(1024).max(65535).default(ENGINE_DEFAULTS.port),
 });
 
 export const adapterSchema = z.strictObject({
   /** The model name clients ask the router for. */
-  name,
+  name: modelName,
   /** `hf://<org>/<repo>` (downloaded by the engine) or an absolute path on every host. */
   source: z.string().regex(/^(hf:\/\/[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*|\/[A-Za-z0-9_./-]+)$/, {
     message: "must be hf://<org>/<repo> or an absolute path such as /srv/adapters/support-bot",
@@ -127,42 +149,58 @@ export const tlsSchema = z.strictObject({
   private_key_secret: secretKeyName.optional(),
 });
 
+/**
+ * Latency targets the self-hosted tier is sized for: the router admits to an engine only the
+ * load at which its time to first token and time per output token stay within these (the
+ * capacity model's operating point). Default: interactive chat, 2000 ms and 100 ms.
+ */
+export const sloSchema = z.strictObject({
+  /** Time to first token the engines keep at their planned load, in ms (a p50 target). */
+  ttft_ms: z.number().int().min(50).max(600_000).optional(),
+  /** Time per output token (inter-token latency), in ms. */
+  tpot_ms: z.number().min(1).max(10_000).optional(),
+});
+
 export const routerSchema = z.strictObject({
-  port: z.number().int().min(1).max(65535).default(4000),
+  port: z.number().int().min(1).max(65535).default(ROUTER_DEFAULTS.port),
   /** Who may reach the router's port. */
   allowed_cidrs: z.array(cidr).min(1),
   /** LiteLLM `--num_workers`; LiteLLM's own benchmark advises one per CPU. */
-  num_workers: z.number().int().min(1).max(64).default(2),
+  num_workers: z.number().int().min(1).max(64).default(ROUTER_DEFAULTS.num_workers),
   managed: managedTierSchema.optional(),
   tls: tlsSchema.optional(),
+  /** Latency targets the engines' router limits are computed from. */
+  slo: sloSchema.optional(),
   frontier: z.array(frontierTierSchema).default([]),
   /** Requests tagged with this go straight to the frontier tier. */
-  hard_tag: z.string().regex(/^[a-z][a-z0-9-]*$/).default("hard"),
+  hard_tag: z.string().regex(/^[a-z][a-z0-9-]*$/).default(ROUTER_DEFAULTS.hard_tag),
   /** Accept a prod stack with no frontier fallback (otherwise an error). */
   allow_no_frontier: z.boolean().default(false),
   /** Serve LiteLLM's admin UI and API docs (off: attack surface a config-only proxy does not need). */
   admin_ui: z.boolean().default(false),
-  request_timeout_s: z.number().int().min(1).max(3600).default(120),
-  num_retries: z.number().int().min(0).max(10).default(1),
-  allowed_fails: z.number().int().min(1).max(100).default(3),
-  cooldown_time_s: z.number().int().min(1).max(3600).default(30),
+  request_timeout_s: z.number().int().min(1).max(3600).default(ROUTER_DEFAULTS.request_timeout_s),
+  num_retries: z.number().int().min(0).max(10).default(ROUTER_DEFAULTS.num_retries),
+  allowed_fails: z.number().int().min(1).max(100).default(ROUTER_DEFAULTS.allowed_fails),
+  cooldown_time_s: z.number().int().min(1).max(3600).default(ROUTER_DEFAULTS.cooldown_time_s),
 });
 
 export const accessSchema = z.strictObject({
   /** Who may SSH to the hosts; required so a firewall never locks the operator out. */
   admin_cidrs: z.array(cidr).min(1),
-  ssh_private_key_secret: secretKeyName.default("sshPrivateKey"),
+  ssh_private_key_secret: secretKeyName.default(ACCESS_DEFAULTS.ssh_private_key_secret),
   /** Config key of the Hugging Face token; required for gated models such as Llama 3.3. */
   hf_token_secret: secretKeyName.optional(),
   /** Model cache on the hosts' local disk. */
-  cache_dir: z.string().regex(/^\/[A-Za-z0-9_./-]+$/).default("/var/lib/hybrid-inference/models"),
+  cache_dir: z.string().regex(/^(\/[A-Za-z0-9._+@=-]+)+\/?$/, { message: "must be an absolute path of letters, digits and ._+@=-" })
+    .refine((p) => !p.split("/").some((part) => part === "." || part === ".."), { message: "must not contain . or .. parts" })
+    .default(ACCESS_DEFAULTS.cache_dir),
 });
 
 export const trafficSchema = z.strictObject({
-  avg_input_tokens: z.number().int().min(1).default(1000),
-  avg_output_tokens: z.number().int().min(1).default(300),
+  avg_input_tokens: z.number().int().min(1).default(TRAFFIC_DEFAULTS.avg_input_tokens),
+  avg_output_tokens: z.number().int().min(1).default(TRAFFIC_DEFAULTS.avg_output_tokens),
   /** Share of the month the hosts are busy, for tokens/month. */
-  utilisation: z.number().gt(0).max(1).default(0.5),
+  utilisation: z.number().gt(0).max(1).default(TRAFFIC_DEFAULTS.utilisation),
   /** Expected total tokens per month (input + output), for costs. */
   tokens_per_month: z.number().min(0).optional(),
 });
@@ -226,6 +264,110 @@ export const kubernetesSchema = z.strictObject({
   reserve_surge_slot: z.boolean().default(false),
 });
 
+/**
+ * The NVIDIA driver every GPU host installs and holds (templates/host/nvidia-driver.sh). The
+ * hosts keep it until the stack changes it: the packages are held against unattended and
+ * manual upgrades, because replacing the libraries under a loaded module stops every GPU
+ * container until a reboot. Changing `branch` or `refresh` is the deliberate upgrade: the
+ * driver step re-runs, upgrades, and the host reboots (README, "Operations").
+ */
+export const driverSchema = z.strictObject({
+  /** Driver branch, e.g. 580; default: the newest minimum of the stack's cards (the catalog's). */
+  branch: z.number().int().min(100).max(999).optional(),
+  /**
+   * Any label, e.g. a date: a new value upgrades the branch's packages to the archive's latest
+   * (security fixes), with the kernel when Canonical's prebuilt modules are used, then reboots.
+   */
+  refresh: z.union([
+    z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, { message: "must be 1-64 letters, digits and ._:- such as 2026-12-01" }),
+    z.number().int().min(0).transform(String),
+  ]).optional(),
+});
+
+/** A calendar date, YYYY-MM-DD, that exists. */
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: "must be a date written YYYY-MM-DD" })
+  .refine((d) => {
+    const t = new Date(`${d}T00:00:00Z`);
+    return !Number.isNaN(t.getTime()) && t.toISOString().startsWith(d);
+  }, { message: "must be a real calendar date" });
+
+/**
+ * One level of a measured latency–throughput curve, as `vllm bench serve` reports it for the
+ * whole engine container (all its replicas): requests in flight (`--max-concurrency`), request
+ * and output-token throughput, median time to first token and median time per output token.
+ */
+export const measuredPointSchema = z.strictObject({
+  concurrency: z.number().gt(0).max(65_536),
+  requests_per_s: z.number().gt(0).max(100_000),
+  output_tokens_per_s: z.number().gt(0).max(10_000_000),
+  ttft_ms: z.number().gt(0).max(3_600_000),
+  tpot_ms: z.number().gt(0).max(60_000),
+});
+
+/**
+ * What a measurement was taken on, copied from the stack when `npm run calibrate` wrote it. A
+ * host that no longer matches (another card, card count or checkpoint) plans from the model
+ * again; a changed memory setting drops only the measured KV cache size.
+ */
+export const measuredWithSchema = z.strictObject({
+  gpu: z.string().min(1),
+  gpu_count: z.number().int().min(1).max(8),
+  /** Hugging Face repo of the weights the engine served. */
+  checkpoint: z.string().min(1),
+  gpu_memory_utilization: z.number().gt(0).max(1),
+  kv_cache_dtype: z.enum(["auto", "fp8"]),
+  /** Engine replicas (vLLM data parallel) behind the benchmarked endpoint. */
+  replicas: z.number().int().min(1).max(8),
+});
+
+/**
+ * Capacity measured on one host, written by `npm run calibrate` from vLLM's own output; it
+ * takes precedence over the capacity model's estimate (core/plan/measured.ts).
+ */
+export const hostMeasurementSchema = z.strictObject({
+  measured_on: isoDate,
+  /** Where the figures come from (tool and file names), for the reader. */
+  source: z.string().min(1).max(500),
+  measured_with: measuredWithSchema,
+  /** vLLM's "GPU KV cache size: N tokens" for one replica. */
+  kv_tokens: z.number().int().min(1).max(1_000_000_000).optional(),
+  /** Per GPU, from the start-up log: "Model loading took X GiB" and "Available KV cache memory: X GiB" (for the reader). */
+  weights_gib: z.number().gt(0).max(1024).optional(),
+  kv_cache_gib: z.number().gt(0).max(1024).optional(),
+  /** The mean request of the benchmark (tokens in, tokens out). */
+  request_shape: z.strictObject({
+    input_tokens: z.number().gt(0).max(10_000_000),
+    output_tokens: z.number().gt(0).max(10_000_000),
+  }).optional(),
+  points: z.array(measuredPointSchema).min(1).max(64).optional(),
+}).superRefine((m, ctx) => {
+  if (m.kv_tokens === undefined && m.points === undefined) {
+    ctx.addIssue({ code: "custom", message: "has neither kv_tokens nor points", params: { fix: "run `npm run calibrate` with a vLLM start-up log or a `vllm bench serve` result, or remove the entry" } });
+  }
+  if (m.points !== undefined && m.request_shape === undefined) {
+    ctx.addIssue({ code: "custom", path: ["request_shape"], message: "is required with points (the request shape they were measured at)", params: { fix: "add request_shape: { input_tokens, output_tokens }, or re-run `npm run calibrate`" } });
+  }
+  const levels = (m.points ?? []).map((p) => p.concurrency);
+  const dup = levels.find((c, i) => levels.indexOf(c) !== i);
+  if (dup !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["points"], message: `has two points at concurrency ${dup}`, params: { fix: "keep one measurement per concurrency level" } });
+  }
+});
+
+/**
+ * The post-deploy benchmark (docker target, vLLM): `vllm bench serve` from the engine image
+ * against each host's engine, random prompts of the stack's request shape, one run per level.
+ */
+export const benchmarkSchema = z.strictObject({
+  /** Default: on in staging, off elsewhere. */
+  enabled: z.boolean().optional(),
+  /** Requests in flight (`--max-concurrency`), one run each. */
+  concurrency: z.array(z.number().int().min(1).max(1024)).min(1).max(8).default([...BENCHMARK_DEFAULTS.concurrency])
+    .refine((l) => new Set(l).size === l.length, { message: "lists a level twice" }),
+  /** Requests per level (`--num-prompts`); default 4 per client, at least 16. */
+  num_prompts: z.number().int().min(1).max(100_000).optional(),
+});
+
 /** One schema per Pulumi config key. `required` keys must be present. */
 export const STACK_KEYS = {
   environment: { schema: z.enum(["dev", "staging", "prod"]), required: true },
@@ -240,7 +382,11 @@ export const STACK_KEYS = {
   traffic: { schema: trafficSchema.default(trafficSchema.parse({})), required: false },
   /** false: bootstrap and verify the hosts (or the cluster) only, deploy no engine or router. */
   workloads: { schema: z.boolean().default(true), required: false },
+  driver: { schema: driverSchema.default(DRIVER_DEFAULTS), required: false },
   kubernetes: { schema: kubernetesSchema.default(kubernetesSchema.parse({})), required: false },
+  /** Capacity measured on the hosts, by host name (written by `npm run calibrate`). */
+  measured: { schema: z.record(name, hostMeasurementSchema).default({}), required: false },
+  benchmark: { schema: benchmarkSchema.default(benchmarkSchema.parse({})), required: false },
 } as const;
 
 export type StackKey = keyof typeof STACK_KEYS;
@@ -252,11 +398,16 @@ export type AdapterConfig = z.output<typeof adapterSchema>;
 export type ManagedTierConfig = z.output<typeof managedTierSchema>;
 export type FrontierTierConfig = z.output<typeof frontierTierSchema>;
 export type RouterConfig = z.output<typeof routerSchema>;
+export type SloConfig = z.output<typeof sloSchema>;
 export type TlsConfig = z.output<typeof tlsSchema>;
 export type AccessConfig = z.output<typeof accessSchema>;
 export type TrafficConfig = z.output<typeof trafficSchema>;
 export type IngressConfig = z.output<typeof ingressSchema>;
 export type KubernetesConfig = z.output<typeof kubernetesSchema>;
+export type DriverConfig = z.output<typeof driverSchema>;
+export type HostMeasurementConfig = z.output<typeof hostMeasurementSchema>;
+export type MeasuredPointConfig = z.output<typeof measuredPointSchema>;
+export type BenchmarkConfig = z.output<typeof benchmarkSchema>;
 
 /** A validated stack file. */
 export interface StackSpec {
@@ -275,4 +426,10 @@ export interface StackSpec {
   readonly workloads: boolean;
   /** Settings of the kubernetes target (defaults when the stack has none). */
   readonly kubernetes: KubernetesConfig;
+  /** The NVIDIA driver branch the hosts hold, and the refresh label (defaults when the stack has none). */
+  readonly driver: DriverConfig;
+  /** Capacity measured per host (empty when nothing was measured). */
+  readonly measured: Readonly<Record<string, HostMeasurementConfig>>;
+  /** The post-deploy benchmark's settings; whether it runs is `benchmarkEnabled(spec)`. */
+  readonly benchmark: BenchmarkConfig;
 }

@@ -5,49 +5,104 @@
  * in `router`; the cross-key checks then run on every part that parsed. Fit checks
  * (does the model fit the cards) live in the planner, which adds its issues to these.
  */
-import { isIP } from "node:net";
+import { ipVersion } from "../net/address";
 import type { z } from "zod";
 import { findGpu, findModel, GPU_IDS, MODEL_IDS, nearestIds } from "../catalog";
 import { FRONTIER_PROVIDERS, MANAGED_PROVIDERS } from "../catalog/providers";
-import { type ConfigIssue, error, hasErrors, keyPath, warning } from "./issues";
+import { type ConfigIssue, PROJECT, error, hasErrors, keyPath, warning } from "./issues";
+import { EDGE_PORTS, ENGINE_DEFAULTS, HOST_DEFAULTS } from "./defaults";
 import { STACK_KEYS, type StackKey, type StackSpec } from "./schema";
 import type { RawStackConfig } from "./source";
+import { knownKeysAt, nearestKey } from "./suggest-keys";
+
+/** Each top-level key's value as the schema parsed it, for the keys that parsed. */
+export type ParsedParts = { -readonly [K in StackKey]?: z.output<(typeof STACK_KEYS)[K]["schema"]> };
 
 export interface ValidationResult {
   readonly spec?: StackSpec;
   readonly issues: readonly ConfigIssue[];
+  /**
+   * The keys that parsed, even when others did not: enough, often, to plan what does not depend
+   * on the broken keys (core/load.ts checks the fit this way), so one mistake does not hide another.
+   */
+  readonly parts: ParsedParts;
+  /** Keys that are missing or did not parse (their cross-checks did not run either). */
+  readonly failed: ReadonlySet<StackKey>;
 }
 
 /** Adapter rank ceilings: vLLM's largest `--max-lora-rank` (vllm/config/lora.py); LoRAX's SGMV kernels top out at 128 [lead, unconfirmed]. */
 export const MAX_ADAPTER_RANK = { vllm: 512, lorax: 128 } as const;
 
-type Parsed = { -readonly [K in StackKey]?: z.output<(typeof STACK_KEYS)[K]["schema"]> };
+type Parsed = ParsedParts;
+
+const STACK_KEY_NAMES = Object.keys(STACK_KEYS) as StackKey[];
+
+/** Config keys a stack may hold besides the schema's: the secrets, and the keys its *_secret fields name. */
+function referencedKeys(raw: RawStackConfig): Set<string> {
+  const names = new Set<string>(raw.secretKeys);
+  const walk = (v: unknown, key?: string): void => {
+    if (typeof v === "string" && key !== undefined && /_secret$/.test(key)) names.add(v);
+    else if (Array.isArray(v)) v.forEach((x) => walk(x));
+    else if (typeof v === "object" && v !== null) for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  for (const k of STACK_KEY_NAMES) walk(raw.values[k]);
+  // Defaults a stack need not write: the SSH key's config key.
+  names.add("sshPrivateKey");
+  return names;
+}
+
+/** Top-level keys that are neither settings nor secrets: a misspelt setting is an error, anything else is ignored with a warning. */
+function unknownTopLevelKeys(raw: RawStackConfig): { issues: ConfigIssue[]; meant: Set<StackKey> } {
+  const referenced = referencedKeys(raw);
+  const issues: ConfigIssue[] = [];
+  const meant = new Set<StackKey>();
+  for (const key of Object.keys(raw.values)) {
+    if ((STACK_KEY_NAMES as string[]).includes(key) || referenced.has(key)) continue;
+    const near = nearestKey(key, STACK_KEY_NAMES) as StackKey | undefined;
+    if (near !== undefined && raw.values[near] === undefined) {
+      meant.add(near);
+      issues.push(error(keyPath(key), `is not a setting; did you mean ${keyPath(near)}?`, `rename it to ${PROJECT}:${near}`));
+    } else {
+      issues.push(warning(keyPath(key), "is not a setting of this project and not a secret any setting names: it is ignored",
+        `remove it, or use one of: ${STACK_KEY_NAMES.join(", ")}`));
+    }
+  }
+  return { issues, meant };
+}
 
 export function validateStackConfig(raw: RawStackConfig): ValidationResult {
   const issues: ConfigIssue[] = [];
   const parsed: Parsed = {};
+  const failed = new Set<StackKey>();
+  const unknown = unknownTopLevelKeys(raw);
+  issues.push(...unknown.issues);
 
-  for (const key of Object.keys(STACK_KEYS) as StackKey[]) {
+  for (const key of STACK_KEY_NAMES) {
     const { schema, required } = STACK_KEYS[key];
     const value = raw.values[key];
     if (value === undefined && required) {
-      issues.push(error(keyPath(key), "is missing", `add \`${keyPath(key)}\` to the stack file (see README, "Stack file reference")`));
+      failed.add(key);
+      // A misspelling of it was reported already, with the name to use.
+      if (!unknown.meant.has(key)) issues.push(error(keyPath(key), "is missing", `add \`${keyPath(key)}\` to the stack file (see README, "Stack file reference")`));
       continue;
     }
     if (raw.secretKeys.has(key)) {
+      failed.add(key);
       issues.push(error(keyPath(key), "is stored as a secret, but it is plain settings", `set it without --secret`));
       continue;
     }
-    const result = schema.safeParse(value);
+    // reportInput: zod 4 leaves the offending value out of an issue otherwise, and a wrong type would read as missing.
+    const result = schema.safeParse(value, { reportInput: true });
     if (result.success) {
       (parsed as Record<string, unknown>)[key] = result.data;
     } else {
-      for (const zi of result.error.issues) issues.push(fromZodIssue(key, zi));
+      failed.add(key);
+      issues.push(...fromZodIssues(key, schema, value, result.error.issues));
     }
   }
 
   issues.push(...crossChecks(parsed, raw));
-  if (hasErrors(issues)) return { issues };
+  if (hasErrors(issues)) return { issues, parts: parsed, failed };
 
   const spec: StackSpec = {
     stack: raw.stack,
@@ -63,8 +118,65 @@ export function validateStackConfig(raw: RawStackConfig): ValidationResult {
     traffic: parsed.traffic!,
     workloads: parsed.workloads!,
     kubernetes: parsed.kubernetes!,
+    driver: parsed.driver!,
+    measured: parsed.measured!,
+    benchmark: parsed.benchmark!,
   };
-  return { spec, issues };
+  return { spec, issues, parts: parsed, failed };
+}
+
+/** The value at `path` inside `value`, or undefined. */
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v = value;
+  for (const p of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/**
+ * Zod's issues for one key, in the user's words: an unknown key names the key it most likely
+ * meant, and then the "is required" of that key (the same slip) is not reported twice.
+ */
+function fromZodIssues(key: StackKey, schema: z.ZodType, value: unknown, zodIssues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const meant = new Set<string>();
+  for (const zi of zodIssues) {
+    if (zi.code !== "unrecognized_keys") continue;
+    const known = knownKeysAt(schema, zi.path);
+    const present = valueAt(value, zi.path);
+    for (const k of zi.keys) {
+      const near = nearestKey(k, known);
+      const path = keyPath(key, [...zi.path, k]);
+      if (near !== undefined) {
+        const alsoThere = typeof present === "object" && present !== null && near in present;
+        if (!alsoThere) meant.add(keyPath(key, [...zi.path, near]));
+        out.push(error(path, `is not a known key; did you mean "${near}"?`, alsoThere ? `remove it: "${near}" is set too` : `rename it to ${near}`));
+      } else {
+        out.push(error(path, "is not a known key", `remove it, or use one of: ${known.join(", ")} (see README, "Stack file reference")`));
+      }
+    }
+  }
+  for (const zi of zodIssues) {
+    if (zi.code === "unrecognized_keys") continue;
+    if (zi.code === "invalid_type" && zi.input === undefined && meant.has(keyPath(key, zi.path))) continue;
+    out.push(fromZodIssue(key, zi));
+  }
+  return out;
+}
+
+/** How to write a value the schema wanted as `expected` but got as `input`. */
+function typeFix(expected: string, input: unknown): string {
+  if (typeof input === "string") {
+    const t = input.trim();
+    if (expected === "number" && t !== "" && Number.isFinite(Number(t))) return `write ${t} without quotes: quoted, YAML reads it as text`;
+    if (expected === "boolean" && /^(true|false)$/i.test(t)) return `write ${t.toLowerCase()} without quotes: quoted, YAML reads it as text`;
+    if (expected === "boolean") return "write true or false";
+  }
+  if (expected === "array") return "write it as a list, e.g. [a, b] or one `- item` per line";
+  if (expected === "object") return "write it as a map of keys, e.g. { key: value }";
+  return `write it as ${article(expected)}`;
 }
 
 function fromZodIssue(key: string, zi: z.core.$ZodIssue): ConfigIssue {
@@ -72,16 +184,36 @@ function fromZodIssue(key: string, zi: z.core.$ZodIssue): ConfigIssue {
   switch (zi.code) {
     case "invalid_type":
       if (zi.input === undefined) return error(path, "is required", "add this key");
-      return error(path, `must be ${article(zi.expected)}, got ${describe(zi.input)}`, `write it as ${article(zi.expected)}`);
+      return error(path, `must be ${article(zi.expected === "object" ? "map" : zi.expected === "array" ? "list" : zi.expected)}, got ${describe(zi.input)}`, typeFix(zi.expected, zi.input));
     case "unrecognized_keys":
       return error(path, `unknown key${zi.keys.length > 1 ? "s" : ""} ${zi.keys.map((k) => `"${k}"`).join(", ")}`,
         "remove it or correct its spelling (keys are snake_case; see README, \"Stack file reference\")");
-    case "invalid_value":
-      return error(path, `is ${describe(zi.input)}, which is not allowed`, `use one of: ${zi.values.map(String).join(", ")}`);
+    case "invalid_value": {
+      const allowed = zi.values.map(String);
+      const near = typeof zi.input === "string" ? nearestKey(zi.input, allowed) : undefined;
+      return error(path, `is ${typeof zi.input === "string" ? JSON.stringify(zi.input) : describe(zi.input)}, which is not allowed${near !== undefined ? `; did you mean "${near}"?` : ""}`,
+        `use one of: ${allowed.join(", ")}`);
+    }
+    case "invalid_union": {
+      // Every variant refused the value: by type (say which types would do), or for what it holds (say why, as that variant does).
+      const branches = zi.errors.filter((b) => b.length > 0);
+      const byType = branches.every((b) => b.every((i) => i.code === "invalid_type"));
+      if (byType || branches.length === 0) {
+        const types = [...new Set(branches.flatMap((b) => b.map((i) => (i.code === "invalid_type" ? i.expected : ""))))].filter((t) => t !== "");
+        return error(path, `must be ${types.map(article).join(" or ")}, got ${describe(zi.input)}`, `write it as ${types.map(article).join(" or ")}`);
+      }
+      const first = branches.find((b) => !b.every((i) => i.code === "invalid_type"))![0]!;
+      return fromZodIssue(key, { ...first, path: [...zi.path, ...first.path] } as z.core.$ZodIssue);
+    }
     case "too_small":
       return error(path, zi.message, zi.origin === "array" ? "add at least one entry" : `use a value of at least ${String(zi.minimum)}`);
     case "too_big":
       return error(path, zi.message, `use a value of at most ${String(zi.maximum)}`);
+    case "custom": {
+      // Rules from core/net (addresses, CIDRs) carry their own fix.
+      const fix = (zi.params as { fix?: unknown } | undefined)?.fix;
+      return error(path, zi.message, typeof fix === "string" ? fix : "correct the value as the message says");
+    }
     default:
       return error(path, zi.message, "correct the value as the message says");
   }
@@ -92,10 +224,11 @@ function article(type: string): string {
 }
 
 function describe(v: unknown): string {
-  if (v === null) return "null";
+  if (v === null) return "null (an empty value)";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a map";
-  return JSON.stringify(v);
+  if (typeof v === "string") return `the text ${JSON.stringify(v)}`;
+  return `${typeof v} ${JSON.stringify(v)}`;
 }
 
 /**
@@ -239,8 +372,85 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
     }
   }
 
+  out.push(...portChecks(p, hosts));
+  out.push(...driverChecks(p, hosts));
+  out.push(...measurementChecks(p, hosts));
+  out.push(...dockerChecks(p, hosts));
   out.push(...kubernetesChecks(p, raw, hosts));
   return out;
+}
+
+/**
+ * The docker target's ports on each host against its SSH port: the firewall opens SSH and the
+ * published ports with different rules, and the bootstrap refuses a port that is both.
+ */
+function portChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
+  if (p.target === "kubernetes" || !p.router) return [];
+  const out: ConfigIssue[] = [];
+  const routerPorts = p.router.tls ? [...EDGE_PORTS] : [p.router.port];
+  const enginePort = p.engine?.port ?? ENGINE_DEFAULTS.port;
+  hosts.forEach(([i, h], n) => {
+    const ssh = typeof h["ssh_port"] === "number" ? h["ssh_port"] : HOST_DEFAULTS.ssh_port;
+    if (n === 0 && routerPorts.includes(ssh)) {
+      out.push(error(keyPath("hosts", [i, "ssh_port"]), `${ssh} is also a port the router host publishes (${p.router!.tls ? "the TLS edge's 80 and 443" : "router.port"})`,
+        p.router!.tls ? "use another ssh_port" : "use another ssh_port, or another router.port"));
+    }
+    if (n > 0 && ssh === enginePort) {
+      out.push(error(keyPath("hosts", [i, "ssh_port"]), `${ssh} is also engine.port, which this host publishes for the router host`,
+        "use another ssh_port, or another engine.port"));
+    }
+  });
+  return out;
+}
+
+/** `driver.branch` must run every host's cards and the engine image (the catalog's minimum per card). */
+function driverChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
+  const branch = p.driver?.branch;
+  if (branch === undefined) return [];
+  const below = hosts.flatMap(([i, h]) => {
+    const gpu = findGpu(str(h["gpu"]) ?? "");
+    return gpu && branch < gpu.minDriverBranch ? [{ i, gpu }] : [];
+  });
+  if (below.length === 0) return [];
+  const need = Math.max(...below.map((b) => b.gpu.minDriverBranch));
+  const which = below.map((b) => `hosts[${b.i}] (${b.gpu.id}, at least ${b.gpu.minDriverBranch})`).join(", ");
+  return [error(keyPath("driver", ["branch"]),
+    `${branch} is below the oldest driver branch that runs the cards with the pinned engine image's CUDA version: ${which}`,
+    `use ${need} or newer, or leave driver.branch out to get ${need}`)];
+}
+
+/** `measured` names hosts of the stack; `benchmark.enabled: true` asks for what the stack can run. */
+function measurementChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const names = hosts.map(([, h]) => str(h["name"])).filter((n): n is string => n !== undefined);
+  for (const host of Object.keys(p.measured ?? {})) {
+    if (!names.includes(host)) {
+      out.push(error(keyPath("measured", [host]), `names host "${host}", which is not in hosts`,
+        names.length > 0 ? `rename it to the measured host (${names.join(", ")}), or remove it` : "remove it"));
+    }
+  }
+  if (p.benchmark?.enabled === true) {
+    const why = p.target === "kubernetes" ? "it runs on the docker target only"
+      : p.engine?.kind === "lorax" ? "it runs vLLM's own `vllm bench serve` from the engine image, which LoRAX's image does not have"
+        : p.workloads === false ? "the stack deploys no engine (workloads: false)" : undefined;
+    if (why !== undefined) {
+      out.push(error(keyPath("benchmark", ["enabled"]), `is true, but ${why}`,
+        "remove benchmark.enabled (or set it to false); measure by hand with `vllm bench serve --save-result` and `npm run calibrate`"));
+    }
+  }
+  return out;
+}
+
+/** The docker target's cross-key checks. */
+function dockerChecks(p: Parsed, hosts: [number, Loose][]): ConfigIssue[] {
+  if (p.target === "kubernetes" || hosts.length < 2) return [];
+  // Engines on the other hosts admit the router host by IP in their firewalls (core/plan/docker.ts routerSources).
+  const [i, first] = hosts[0]!;
+  const addresses = [str(first["private_address"]), str(first["address"])].filter((a): a is string => a !== undefined);
+  if (addresses.length === 0 || addresses.some((a) => ipVersion(a) !== 0)) return [];
+  return [error(keyPath("hosts", [i, "private_address"]),
+    `the router runs on "${str(first["name"]) ?? "hosts[0]"}", and the other hosts' firewalls admit it by IP address, but it has only the DNS name ${addresses.join(", ")}`,
+    "set private_address to the router host's IP on the private network (or write its address as an IP)")];
 }
 
 /** The kubernetes target's cross-key checks; the `kubernetes` key is ignored (with a warning) by the docker target. */
@@ -279,7 +489,7 @@ function kubernetesChecks(p: Parsed, raw: RawStackConfig, hosts: [number, Loose]
     hosts.forEach(([i, h]) => {
       const privateAddress = str(h["private_address"]);
       const nodeAddress = privateAddress ?? str(h["address"]);
-      if (nodeAddress !== undefined && isIP(nodeAddress) === 0) {
+      if (nodeAddress !== undefined && ipVersion(nodeAddress) === 0) {
         out.push(error(keyPath("hosts", [i, privateAddress !== undefined ? "private_address" : "address"]),
           `"${nodeAddress}" is a DNS name, but a k3s node needs an IP address (k3s node-ip, firewall rules between nodes)`,
           "write the host's IP address here (or set private_address to its IP on the private network)"));
@@ -322,7 +532,10 @@ function kubernetesChecks(p: Parsed, raw: RawStackConfig, hosts: [number, Loose]
 function requireSecret(raw: RawStackConfig, path: string, key: string, what: string, how?: string): ConfigIssue[] {
   const setLine = (how ?? "pulumi config set --secret %KEY% <value>").replace("%KEY%", key);
   if (!(key in raw.values)) {
-    return [error(path, `names the config key "${key}" for the ${what}, but the stack has no ${keyPath(key)}`, `run: ${setLine}`)];
+    // A secret stored under a slightly different name is most likely the one meant.
+    const near = nearestKey(key, [...raw.secretKeys]);
+    return [error(path, `names the config key "${key}" for the ${what}, but the stack has no ${keyPath(key)}${near !== undefined ? `; it has the secret ${keyPath(near)}: did you mean "${near}"?` : ""}`,
+      near !== undefined ? `write ${near} here, or run: ${setLine}` : `run: ${setLine}`)];
   }
   if (!raw.secretKeys.has(key)) {
     return [error(keyPath(key), `the ${what} is stored in plain text`, `re-set it as a secret: ${setLine}`)];

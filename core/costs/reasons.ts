@@ -3,7 +3,7 @@ import { MANAGED_PROVIDERS } from "../catalog/providers";
 import { gbp, percent, tokens } from "./format";
 import { OPS_HOURS } from "./ops";
 import { hostsForPeak } from "./patterns";
-import type { Recommendation } from "./recommend";
+import type { Recommendation } from "./recommendation";
 import { UK_MIN_SELF_HOSTED_SHARE } from "./setup";
 import { PEAK_TO_AVERAGE } from "./shape";
 import { PATTERNS, type PatternCost } from "./types";

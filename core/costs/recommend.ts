@@ -12,35 +12,14 @@
  * Traffic shape, volume and fine-tunes act through the costs themselves: peaks need hosts,
  * volume spreads rent, adapters cost ops time per provider.
  */
-import { type BreakEven, breakEven } from "./break-even";
+import { breakEven } from "./break-even";
 import { bestHybrid, bestSelfHosted, frontierCost, managedCost } from "./patterns";
 import { buildReasons } from "./reasons";
 import { type CostSetup, type RecommendInput, prepare } from "./setup";
 import { PEAK_TO_AVERAGE } from "./shape";
+import type { Eligibility, Recommendation } from "./recommendation";
 import { smallestTierPerGpu } from "./tiers";
-import { type GpuTier, PATTERNS, type PatternCost, type PatternKind, type TierShares } from "./types";
-
-export interface Eligibility {
-  readonly eligible: boolean;
-  /** Why a pattern is set aside (null when eligible). */
-  readonly why: string | null;
-}
-
-export interface Recommendation {
-  readonly setup: Omit<CostSetup, "tiers" | "model"> & { readonly model: { readonly id: string; readonly displayName: string } };
-  readonly peakFactor: number;
-  readonly pattern: PatternKind;
-  readonly shares: TierShares;
-  /** GPU tier and hosts of the recommended pattern's self-hosting, else of the cheapest self-hosted option. */
-  readonly tier: GpuTier | null;
-  readonly hosts: number;
-  readonly costs: Readonly<Record<PatternKind, PatternCost>>;
-  readonly eligibility: Readonly<Record<PatternKind, Eligibility>>;
-  readonly breakEven: BreakEven;
-  /** The fewest-card tier per GPU that serves the model, fastest first (for the tokens/s chart). */
-  readonly tiers: readonly GpuTier[];
-  readonly reasons: readonly string[];
-}
+import { PATTERNS, type PatternCost, type PatternKind } from "./types";
 
 /** Every pattern's cost at `tokens` tokens/month under the setup's constraints. */
 export function patternCosts(setup: CostSetup, tokens: number): Record<PatternKind, PatternCost> {

@@ -5,7 +5,7 @@ import type { ManagedProvider, ModelSpec } from "../catalog/types";
 import { blendedGbpPerToken } from "./money";
 import { DEFAULT_ENGINEER_GBP_PER_MONTH, engineerGbpPerHour } from "./ops";
 import type { HybridConstraint } from "./patterns";
-import { findFrontierPrice, pickManagedPrice } from "./prices-lookup";
+import { type ManagedChoice, chooseManagedPrice, findFrontierPrice } from "./prices-lookup";
 import { type RequestShape, gpuTiers, requestShape } from "./tiers";
 import type { CostContext, GpuTier, TrafficShape } from "./types";
 
@@ -58,6 +58,8 @@ export interface CostSetup {
   readonly model: ModelSpec;
   readonly request: RequestShape;
   readonly managed: ManagedPrice | null;
+  /** How the managed price was chosen, and the other providers' prices (the same rule as `plan`). */
+  readonly managedChoice: ManagedChoice;
   readonly frontier: FrontierPrice;
   readonly ctx: CostContext;
   readonly tiers: readonly GpuTier[];
@@ -96,8 +98,10 @@ export function prepare(input: RecommendInput): CostSetup {
 
   const frontier = findFrontierPrice(r.frontierModel);
   if (!frontier) throw new RangeError(`no price for frontier model "${r.frontierModel}"; priced: ${FRONTIER_PRICES.map((p) => p.id).join(", ")}`);
-  const managed = pickManagedPrice(model.id, r.inputShare, r.managedProvider ?? undefined);
-  if (r.managedProvider !== null && !managed) throw new RangeError(`the price catalog has no ${r.managedProvider} price for ${model.id}`);
+  const managedChoice = chooseManagedPrice(model.id, r.inputShare, r.managedProvider === null ? undefined : { provider: r.managedProvider });
+  // Asked for a provider the catalog cannot price: say so rather than price another.
+  if (managedChoice.basis === "asked-unpriced") throw new RangeError(`the price catalog has no ${r.managedProvider} price for ${model.id}`);
+  const managed = managedChoice.chosen;
 
   const request = requestShape(r.requestTokens, r.inputShare);
   const ctx: CostContext = {
@@ -111,7 +115,7 @@ export function prepare(input: RecommendInput): CostSetup {
     frontierGbpPerToken: blendedGbpPerToken(frontier, r.inputShare, r.usdPerGbp),
   };
   return {
-    input: r, model, request, managed: managed ?? null, frontier, ctx,
+    input: r, model, request, managed: managed ?? null, managedChoice, frontier, ctx,
     tiers: gpuTiers(model, request, r.fineTunes),
     hybridConstraint: r.residency === "uk" ? { minSelfHostedShare: UK_MIN_SELF_HOSTED_SHARE } : null,
   };

@@ -1,5 +1,6 @@
 /** Types shared by the cost functions. Every amount is GBP per month unless named otherwise. */
 import type { Quantization } from "../catalog/types";
+import type { CapacityReport } from "../plan/capacity";
 
 export const PATTERNS = ["self-hosted", "managed", "frontier", "hybrid"] as const;
 export type PatternKind = (typeof PATTERNS)[number];
@@ -33,6 +34,11 @@ export interface GpuTier {
   readonly quantization: Quantization;
   readonly tensorParallel: number;
   readonly replicas: number;
+  /**
+   * The context (tokens) a stack with the defaults gets on this host: the longest one sequence
+   * can hold, capped at the model's maximum (what `plan` sets as `--max-model-len`).
+   */
+  readonly contextTokens: number;
   readonly rentGbp: number;
   /** Output tokens/s of one host at the request shape (the capacity model's estimate). */
   readonly decodeTokensPerSecond: number;
@@ -43,7 +49,12 @@ export interface GpuTier {
    * router's limit (85% of the estimate): the rate self-hosting is sized against at peak.
    */
   readonly peakTokensPerMonth: number;
+  /** One replica's latency–throughput curve and the operating point its router limit is set at (the report's curve charts). */
+  readonly latency?: TierLatency;
 }
+
+/** What the report draws of a tier's capacity: one replica's curve, SLO and operating point. */
+export type TierLatency = Pick<CapacityReport, "slo" | "curve" | "operatingPoint" | "saturation" | "maxConcurrency">;
 
 export interface PatternCost {
   readonly pattern: PatternKind;

@@ -25,7 +25,16 @@ export const GITHUB_ACTIONS = {
   checkout: "actions/checkout@v5",
   setupNode: "actions/setup-node@v5",
   pulumi: "pulumi/actions@v7",
+  uploadArtifact: "actions/upload-artifact@v4",
 } as const;
+
+/**
+ * The base a preview compares with: a pull_request run checks out GitHub's test merge of the pull
+ * request into its base branch, whose first parent is the base branch's tip. So HEAD^1 -> HEAD is
+ * exactly what merging changes, code and stack files alike (actions/checkout: the default ref of a
+ * pull_request event is that merge commit; fetch-depth 2 brings its parents).
+ */
+export const PREVIEW_BASE_REF = "HEAD^1";
 
 export const RUNNER = "ubuntu-24.04";
 export const NODE_VERSION = "22";
@@ -47,10 +56,10 @@ export function stackConcurrencyGroup(stack: string): string {
 type Step = Readonly<Record<string, unknown>>;
 type Job = Readonly<Record<string, unknown>>;
 
-function setupSteps(): Step[] {
+function setupSteps(fetchDepth?: number): Step[] {
   return [
     // No token left in .git/config: nothing after checkout needs to push.
-    { name: "Check out", uses: GITHUB_ACTIONS.checkout, with: { "persist-credentials": false } },
+    { name: "Check out", uses: GITHUB_ACTIONS.checkout, with: { "persist-credentials": false, ...(fetchDepth !== undefined ? { "fetch-depth": fetchDepth } : {}) } },
     { name: `Set up Node.js ${NODE_VERSION}`, uses: GITHUB_ACTIONS.setupNode, with: { "node-version": NODE_VERSION, cache: "npm" } },
     { name: "Install dependencies", run: "npm ci" },
   ];
@@ -61,6 +70,19 @@ function planStep(stack: string): Step {
     name: "Plan offline (npm run plan)",
     id: "plan",
     run: 'npm run plan -- --stack "${STACK}"',
+    env: { STACK: stack },
+  };
+}
+
+/** The preview's plan: also against the base, its output kept for the comment when the stack has errors. */
+function previewPlanStep(stack: string): Step {
+  return {
+    name: `Plan offline against the base branch (npm run plan -- --against ${PREVIEW_BASE_REF})`,
+    id: "plan",
+    run: [
+      "set -o pipefail",
+      `npm run plan -- --stack "\${STACK}" --against ${PREVIEW_BASE_REF} 2>&1 | tee "\${RUNNER_TEMP}/plan-output.txt"`,
+    ].join("\n"),
     env: { STACK: stack },
   };
 }
@@ -90,22 +112,42 @@ function pulumiStep(name: string, id: string, command: string, stack: string, ba
 }
 
 const PLAN_COMMENT_SCRIPT = `set -euo pipefail
-report="out/\${STACK}/plan.txt"
+dir="out/\${STACK}"
 marker="<!-- hybrid-inference-plan:\${STACK} -->"
 limit=60000
 body="$(mktemp)"
-{
-  echo "\${marker}"
-  echo "#### Plan report for stack \\\`\${STACK}\\\` (npm run plan)"
-  echo
-  echo '\`\`\`\`text'
-  head -c "\${limit}" "\${report}"
-  echo
-  echo '\`\`\`\`'
-  if [ "$(wc -c < "\${report}")" -gt "\${limit}" ]; then
-    echo "_Truncated: the whole report is in the job summary._"
+fence='\`\`\`\`\`'
+echo "\${marker}" > "\${body}"
+if [ -f "\${dir}/plan.md" ]; then
+  head -c "\${limit}" "\${dir}/plan.md" >> "\${body}"
+  if [ -f "\${dir}/plan.diff" ]; then
+    room=$(( limit - $(wc -c < "\${body}") - 400 ))
+    if [ "\${room}" -lt 0 ]; then room=0; fi
+    {
+      echo
+      echo "<details><summary>What merging changes: rendered files and resources against the base branch (plan.diff)</summary>"
+      echo
+      echo "\${fence}diff"
+      head -c "\${room}" "\${dir}/plan.diff"
+      echo
+      echo "\${fence}"
+      if [ "$(wc -c < "\${dir}/plan.diff")" -gt "\${room}" ]; then
+        echo "_Truncated: the whole diff is in the job's plan-\${STACK} artifact._"
+      fi
+      echo "</details>"
+    } >> "\${body}"
   fi
-} > "\${body}"
+else
+  # The stack has errors: nothing was rendered, so post what plan said.
+  {
+    echo "#### Plan for stack \\\`\${STACK}\\\` failed"
+    echo
+    echo "\${fence}text"
+    tail -c 20000 "\${RUNNER_TEMP}/plan-output.txt"
+    echo
+    echo "\${fence}"
+  } >> "\${body}"
+fi
 # One comment per stack, updated on each push.
 comment_id="$(gh api --paginate "repos/\${REPO}/issues/\${PR_NUMBER}/comments" \\
   --jq ".[] | select(.body | startswith(\\"\${marker}\\")) | .id" | tail -n 1)"
@@ -115,10 +157,8 @@ else
   gh api --method POST "repos/\${REPO}/issues/\${PR_NUMBER}/comments" -F "body=@\${body}" > /dev/null
 fi
 {
-  echo "### Plan report for stack \\\`\${STACK}\\\`"
-  echo '\`\`\`\`text'
-  cat "\${report}"
-  echo '\`\`\`\`'
+  echo "### Plan for stack \\\`\${STACK}\\\`"
+  if [ -f "\${dir}/plan.md" ]; then cat "\${dir}/plan.md"; else tail -c 20000 "\${RUNNER_TEMP}/plan-output.txt"; fi
 } >> "\${GITHUB_STEP_SUMMARY}"
 `;
 
@@ -132,7 +172,7 @@ body="The scheduled drift check of stack \\\`\${STACK}\\\` failed at \${GITHUB_S
 
 Run: \${run_url}"
 existing="$(gh issue list --repo "\${GITHUB_REPOSITORY}" --state open --search "in:title \\"\${title}\\"" \\
-  --json number,title --jq ".[] | select(.title == \\"\${title}\\") | .number" | head -n 1)"
+  --json number,title --jq ".[] | select(.title == \\"\${title}\\") | .number" | sed -n 1p)"
 if [ -n "\${existing}" ]; then
   gh issue comment "\${existing}" --repo "\${GITHUB_REPOSITORY}" --body "\${body}"
 else
@@ -157,16 +197,23 @@ function previewJob(stack: string, backend: PulumiBackend): Job {
     // stack's apply group: a pending job there would replace a pending apply.
     concurrency: { group: `pulumi-preview-${stack}-\${{ github.event.pull_request.number }}`, "cancel-in-progress": true },
     steps: [
-      ...setupSteps(),
-      planStep(stack),
+      // Two commits: the test merge and its parents, so the plan can render the base too.
+      ...setupSteps(2),
+      previewPlanStep(stack),
       pulumiStep("pulumi preview (with the policy pack)", "preview", "preview", stack, backend, {
         "comment-on-pr": true,
         "comment-on-summary": true,
         policyPacks: POLICY_PACK,
       }),
       {
-        name: "Comment the plan report",
+        name: "Keep every rendered file (plan.md, plan.diff, configs, scripts)",
         if: "!cancelled() && steps.plan.outcome == 'success'",
+        uses: GITHUB_ACTIONS.uploadArtifact,
+        with: { name: `plan-${stack}`, path: `out/${stack}/`, "include-hidden-files": true, "retention-days": 14 },
+      },
+      {
+        name: "Comment the plan (plan.md and the diff against the base)",
+        if: "!cancelled() && (steps.plan.outcome == 'success' || steps.plan.outcome == 'failure')",
         env: {
           STACK: stack,
           REPO: "${{ github.repository }}",
@@ -259,9 +306,11 @@ function renderPreview(options: GitopsOptions, backend: PulumiBackend): string {
     jobs,
   };
   const header = [
-    "On each pull request to main, for each stack: the offline plan report (npm run plan,",
-    "out/<stack>/plan.txt) and `pulumi preview` with the policy pack in policy/, both",
-    "commented on the pull request.",
+    "On each pull request to main, for each stack: the offline plan (npm run plan) rendered at the",
+    "pull request and at the base branch, and `pulumi preview` with the policy pack in policy/.",
+    "The pull request gets out/<stack>/plan.md (problems, what happens to the servers, downloads,",
+    "costs) with plan.diff (every rendered file and resource that merging changes) and the",
+    "preview as comments; every rendered file is kept as the job's plan-<stack> artifact.",
     credentialsNote(backend),
     generatedBy(options),
   ].join("\n");

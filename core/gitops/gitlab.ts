@@ -36,7 +36,19 @@ function tier(stack: string, gated: boolean): string {
   return "testing";
 }
 
-/** Posts the plan report and preview output as a merge request note (Node 22's fetch; no extra tools). */
+/**
+ * The base a merge request preview compares with: in a merged-results pipeline the target
+ * branch's tip (the checkout is the merge of the two), otherwise the merge base of the merge
+ * request's diff (GitLab predefined variables; CI_MERGE_REQUEST_TARGET_BRANCH_SHA exists only in
+ * merged-results pipelines).
+ */
+export const PREVIEW_BASE_REF = "${CI_MERGE_REQUEST_TARGET_BRANCH_SHA:-$CI_MERGE_REQUEST_DIFF_BASE_SHA}";
+
+/**
+ * Posts plan.md, the diff against the base (plan.diff) and the preview output as one merge request
+ * note (Node 22's fetch; no extra tools). When the stack has errors, plan wrote nothing: the note
+ * carries what plan printed instead.
+ */
 const MR_NOTE_SCRIPT = `node --input-type=module -e '
 import { existsSync, readFileSync } from "node:fs";
 const { STACK, GITLAB_API_TOKEN, CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID, CI_JOB_URL } = process.env;
@@ -44,16 +56,20 @@ if (!GITLAB_API_TOKEN) {
   console.log("GITLAB_API_TOKEN is not set: no merge request note (the reports are in the job artifacts).");
   process.exit(0);
 }
-const read = (f) => {
-  if (!existsSync(f)) return "(missing)";
+const read = (f, limit) => {
+  if (!existsSync(f)) return undefined;
   const t = readFileSync(f, "utf8");
-  return t.length > 30000 ? t.slice(0, 30000) + "\\n... (truncated: see the job artifacts)" : t;
+  return t.length > limit ? t.slice(0, limit) + "\\n... (truncated: see the job artifacts)" : t;
 };
-const fence = "\`\`\`\`";
+const fence = "\`\`\`\`\`";
+const dir = "out/" + STACK + "/";
+const plan = read(dir + "plan.md", 30000);
+const diff = read(dir + "plan.diff", 30000);
 const body = [
   "#### hybrid-inference: stack \`" + STACK + "\` ([job](" + CI_JOB_URL + "))",
-  "", "<details><summary>pulumi preview</summary>", "", fence + "text", read("out/" + STACK + "/preview.txt"), fence, "</details>",
-  "", "<details><summary>npm run plan</summary>", "", fence + "text", read("out/" + STACK + "/plan.txt"), fence, "</details>",
+  "", plan ?? ["npm run plan failed:", "", fence + "text", read("plan-output.txt", 20000) ?? "(no output)", fence].join("\\n"),
+  ...(diff === undefined ? [] : ["", "<details><summary>What merging changes: rendered files and resources against the base (plan.diff)</summary>", "", fence + "diff", diff, fence, "</details>"]),
+  "", "<details><summary>pulumi preview</summary>", "", fence + "text", read(dir + "preview.txt", 30000) ?? "(not run)", fence, "</details>",
 ].join("\\n");
 const url = CI_API_V4_URL + "/projects/" + CI_PROJECT_ID + "/merge_requests/" + CI_MERGE_REQUEST_IID + "/notes";
 const res = await fetch(url, { method: "POST", headers: { "PRIVATE-TOKEN": GITLAB_API_TOKEN, "Content-Type": "application/json" }, body: JSON.stringify({ body }) });
@@ -91,14 +107,15 @@ function previewJob(stack: string): Job {
     extends: ".pulumi",
     stage: "preview",
     rules: [{ if: IS_MR }],
-    variables: { STACK: stack },
+    // The whole history: the plan renders the base commit as well (plan --against).
+    variables: { STACK: stack, GIT_DEPTH: "0" },
     script: [
       "set -o pipefail",
-      'npm run plan -- --stack "$STACK"',
+      `npm run plan -- --stack "$STACK" --against "${PREVIEW_BASE_REF}" 2>&1 | tee plan-output.txt`,
       `pulumi preview --stack "$STACK" --policy-pack ${POLICY_PACK} --non-interactive --diff 2>&1 | tee "out/$STACK/preview.txt"`,
     ],
     after_script: [MR_NOTE_SCRIPT],
-    artifacts: { when: "always", expire_in: "2 weeks", paths: [`out/${stack}/`] },
+    artifacts: { when: "always", expire_in: "2 weeks", paths: [`out/${stack}/`, "plan-output.txt"] },
   };
 }
 
@@ -178,8 +195,10 @@ export function renderGitlab(options: GitopsOptions): Record<string, string> {
     ];
   const header = [
     "Pulumi pipelines for a hybrid-inference repository:",
-    "- merge requests: per stack, the offline plan report and `pulumi preview` with the policy pack,",
-    "  posted as a merge request note when GITLAB_API_TOKEN (a project access token, api scope) is set;",
+    "- merge requests: per stack, the offline plan (plan.md, and plan.diff: what merging changes in",
+    "  every rendered file and resource, against the target branch) and `pulumi preview` with the",
+    "  policy pack, posted as a merge request note when GITLAB_API_TOKEN (a project access token,",
+    "  api scope) is set;",
     `- the default branch: \`pulumi up\` per stack in order (${options.stacks.join(" -> ")}); ${gated} waits`,
     "  for someone to run its manual job (protect the environment to choose who may);",
     "- schedules (CI/CD > Schedules, e.g. daily): `pulumi refresh` then `pulumi preview",

@@ -3,7 +3,8 @@
  * context fit on a host; and, when nothing fits, concrete configurations that would.
  */
 import { GPUS, MODELS } from "../catalog";
-import type { EngineKind, GpuSpec, ModelSpec, ModelVariant, Quantization } from "../catalog/types";
+import { LORAX_FORMAT_GAPS, LORAX_UNSUPPORTED_ARCHITECTURE, LORAX_UNSUPPORTED_FIX } from "../catalog/lorax";
+import { ENGINES, type EngineKind, type GpuSpec, type ModelSpec, type ModelVariant, type Quantization } from "../catalog/types";
 import { GiB, type MemoryBreakdown, bytesNeededFor, memoryBreakdown } from "./memory";
 
 /** Highest precision first: `auto` takes the first one that fits. */
@@ -62,17 +63,61 @@ function gib(bytes: number): string {
   return (bytes / GiB).toFixed(1);
 }
 
+/** Why an engine cannot run on a card at all (no image of it runs there), and what to do instead. */
+export interface EngineRefusal {
+  readonly reason: string;
+  readonly fix: string;
+}
+
+/**
+ * Undefined when the engine runs on the card in at least one weight format and can load at
+ * least one of the model's checkpoints; otherwise why not, and the fix (another engine, not
+ * another card size or format).
+ */
+export function engineRefusal(model: ModelSpec, gpu: GpuSpec, engine: EngineKind): EngineRefusal | undefined {
+  if (gpu.quantizations[engine].length === 0) {
+    const where = `${engine} cannot run on ${gpu.id} (${gpu.architecture})`;
+    switch (engine) {
+      case "lorax":
+        return { reason: `${where}: ${LORAX_UNSUPPORTED_ARCHITECTURE[gpu.architecture] ?? "no LoRAX image is built for this architecture"}`, fix: LORAX_UNSUPPORTED_FIX };
+      case "vllm":
+        return { reason: `${where}: ${gpu.source.note ?? "no supported build for this architecture"}`, fix: "choose another card from the catalog" };
+      default: {
+        const unreachable: never = engine;
+        throw new Error(`unknown engine ${String(unreachable)}`);
+      }
+    }
+  }
+  const unreadable = model.variants.map((v) => v.unsupportedBy?.[engine]);
+  if (unreadable.every((r) => r !== undefined)) {
+    const loadable = MODELS.filter((m) => m.family === model.family && m.variants.some((v) => v.unsupportedBy?.[engine] === undefined))
+      .sort((a, b) => a.paramsB - b.paramsB)[0];
+    const other = ENGINES.filter((e) => e !== engine && model.variants.some((v) => v.unsupportedBy?.[e] === undefined));
+    return {
+      reason: `${engine} cannot load any checkpoint of ${model.id}: ${[...new Set(unreadable)].join("; ")}`,
+      fix: [
+        ...other.map((e) => `set engine.kind: ${e}`),
+        ...(loadable ? [`serve a model ${engine} loads, such as ${loadable.id}`] : []),
+      ].join(", or ") || `choose a model ${engine} loads`,
+    };
+  }
+  return undefined;
+}
+
 /** Why a weight format cannot run at all, before any arithmetic; undefined when it can. */
 export function unsupportedReason(model: ModelSpec, gpu: GpuSpec, engine: EngineKind, q: Quantization, kvCacheDtype: "auto" | "fp8"): string | undefined {
-  if (gpu.quantizations[engine].length === 0) {
-    return `${engine} cannot run on ${gpu.id} (${gpu.architecture}): ${gpu.source.note ?? "no supported build for this architecture"}`;
-  }
+  const refusal = engineRefusal(model, gpu, engine);
+  if (refusal) return `${refusal.reason}; ${refusal.fix}`;
   if (!gpu.quantizations[engine].includes(q)) {
-    return `${engine} does not run ${q} weights on ${gpu.id} (${gpu.architecture}); it runs: ${gpu.quantizations[engine].join(", ")}`;
+    const gap = engine === "lorax" ? LORAX_FORMAT_GAPS[q] : undefined;
+    return `${engine} does not run ${q} weights on ${gpu.id} (${gpu.architecture})${gap ? ` (${gap})` : ""}; it runs: ${gpu.quantizations[engine].join(", ")}`;
   }
-  if (!model.variants.some((v) => v.quantization === q)) {
+  const variant = model.variants.find((v) => v.quantization === q);
+  if (!variant) {
     return `the catalog has no ${q} checkpoint of ${model.id}; it has: ${model.variants.map((v) => v.quantization).join(", ")}`;
   }
+  const unreadable = variant.unsupportedBy?.[engine];
+  if (unreadable) return `${engine} cannot load ${variant.hfRepo}, the catalog's ${q} checkpoint of ${model.id}: ${unreadable}`;
   if (kvCacheDtype === "fp8" && gpu.architecture === "ampere") {
     return `an fp8 KV cache needs Ada or Blackwell; ${gpu.id} is Ampere`;
   }
@@ -107,7 +152,10 @@ export function fitOnHost(r: FitRequest): FitOutcome {
           quantization: r.quantization,
           variant,
           tensorParallel: tp,
-          replicas: Math.floor(r.gpuCount / tp),
+          // vLLM runs the host's other cards as data-parallel replicas in the same server; LoRAX
+          // has no data parallelism (one sharded model per launcher), so its spare cards idle
+          // and the plan warns about them.
+          replicas: r.engine === "lorax" ? 1 : Math.floor(r.gpuCount / tp),
           memory,
           longestContext: Math.min(r.model.maxContext, roundContext(memory.kvTokens)),
         },
@@ -133,6 +181,9 @@ export function fitOnHost(r: FitRequest): FitOutcome {
 
 /** The first weight format in preference order that fits, or every format's reason. */
 export function fitBest(base: Omit<FitRequest, "quantization">, candidates: readonly Quantization[]): FitOutcome {
+  // One reason, not one per format, when the engine cannot run on the card at all.
+  const refusal = engineRefusal(base.model, base.gpu, base.engine);
+  if (refusal) return { fits: false, reason: `${refusal.reason}; ${refusal.fix}` };
   const reasons: string[] = [];
   for (const quantization of candidates) {
     const outcome = fitOnHost({ ...base, quantization });

@@ -8,7 +8,7 @@
  * v0.33.0). The model must hold at least one sequence of `max_model_len` tokens in that
  * KV cache, or vLLM refuses to start.
  */
-import type { ModelSpec, ModelVariant, Quantization } from "../catalog/types";
+import type { ModelShape, ModelVariant, Quantization } from "../catalog/types";
 
 export const GiB = 1024 ** 3;
 
@@ -35,7 +35,7 @@ const TENSOR_PARALLEL_BYTES = 0.25 * GiB;
 const ACTIVATION_SAFETY = 1.5;
 
 /** Bytes of KV cache per token for the whole model: K and V, every layer, every KV head. */
-export function kvBytesPerToken(model: ModelSpec, kvDtypeBytes: number): number {
+export function kvBytesPerToken(model: ModelShape, kvDtypeBytes: number): number {
   return 2 * model.layers * model.kvHeads * model.headDim * kvDtypeBytes;
 }
 
@@ -43,18 +43,18 @@ export function kvBytesPerToken(model: ModelSpec, kvDtypeBytes: number): number 
  * KV bytes per token held by each GPU at a tensor-parallel size: KV heads are split
  * across GPUs, but each GPU holds at least one (replicated when tp > kv heads).
  */
-export function kvBytesPerTokenPerGpu(model: ModelSpec, kvDtypeBytes: number, tp: number): number {
+export function kvBytesPerTokenPerGpu(model: ModelShape, kvDtypeBytes: number, tp: number): number {
   const headsPerGpu = Math.max(1, model.kvHeads / tp);
   return 2 * model.layers * headsPerGpu * model.headDim * kvDtypeBytes;
 }
 
 /** Parameters in the input embedding and LM head, which quantized checkpoints keep at 16 bits. */
-export function embeddingParams(model: ModelSpec): number {
+export function embeddingParams(model: ModelShape): number {
   return model.vocabSize * model.hiddenSize * (model.tiedEmbeddings ? 1 : 2);
 }
 
 /** Weight bytes of a checkpoint: its published size when known, else estimated from parameters. */
-export function weightBytes(model: ModelSpec, quantization: Quantization, variant?: ModelVariant): number {
+export function weightBytes(model: ModelShape, quantization: Quantization, variant?: ModelVariant): number {
   if (variant?.weightsGB !== undefined) return variant.weightsGB * 1e9;
   const total = model.paramsB * 1e9;
   if (quantization === "bf16") return total * 2;
@@ -67,7 +67,7 @@ export function weightBytes(model: ModelSpec, quantization: Quantization, varian
  * (split by tensor parallel) and a few hidden-size buffers for every batched token, plus
  * fp32 logits for every sequence slot.
  */
-export function activationBytes(model: ModelSpec, tp: number, maxNumSeqs: number): number {
+export function activationBytes(model: ModelShape, tp: number, maxNumSeqs: number): number {
   const perToken = ((2 * model.intermediateSize) / tp + 4 * model.hiddenSize) * 2;
   const logits = maxNumSeqs * model.vocabSize * 4;
   return (PROFILE_BATCHED_TOKENS * perToken + logits) * ACTIVATION_SAFETY;
@@ -83,7 +83,7 @@ export function runtimeOverheadBytes(tp: number): number {
  * `max_lora_rank` on all seven projections of every layer (A: in x r, B: r x out, 16-bit).
  * For Llama 3.1 8B at rank 16 this gives 80 MiB per slot.
  */
-export function loraBytes(model: ModelSpec, maxLoras: number, maxRank: number, tp: number): number {
+export function loraBytes(model: ModelShape, maxLoras: number, maxRank: number, tp: number): number {
   if (maxLoras === 0) return 0;
   const h = model.hiddenSize;
   const q = model.attentionHeads * model.headDim;
@@ -94,7 +94,7 @@ export function loraBytes(model: ModelSpec, maxLoras: number, maxRank: number, t
 }
 
 export interface MemoryInputs {
-  readonly model: ModelSpec;
+  readonly model: ModelShape;
   readonly quantization: Quantization;
   readonly variant?: ModelVariant;
   readonly vramGiB: number;

@@ -1,10 +1,17 @@
+/**
+ * The deployment plan: every decision the deployment makes, as plain data.
+ *
+ * It has a target-neutral part (model, engine, adapters, the hosts' fits and capacity, the
+ * router with its upstreams and limits, computed once) and a per-target part (`target`: the
+ * Docker hosts' containers, endpoints and bootstrap, or the Kubernetes placement). Renderers of
+ * one target read the neutral part and their own target's part, never the other's.
+ */
 import type { EngineKind, GpuSpec, ModelSpec, ModelVariant, Quantization } from "../catalog/types";
 import type { ConfigIssue } from "../config/issues";
-import type { StackSpec } from "../config/schema";
-import type { HostBootstrapParams } from "../render/host-bootstrap";
-import type { CapacityEstimate } from "./capacity";
+import type { KubernetesConfig, StackSpec } from "../config/schema";
+import type { CapacityReport } from "./capacity";
+import type { MeasuredBasis } from "./measured";
 import type { MemoryBreakdown } from "./memory";
-import type { Placement } from "./placement";
 
 export interface ImageRef {
   readonly repository: string;
@@ -29,13 +36,15 @@ export interface LoraPlan {
   readonly adapters: readonly AdapterPlan[];
 }
 
-/** Engine settings shared by every host; per-host parallelism lives in `HostPlan`. */
+/** Engine settings shared by every replica on every target; per-host parallelism lives in `HostPlan`. */
 export interface EnginePlan {
   readonly kind: EngineKind;
   readonly image: ImageRef;
   readonly servedModelName: string;
   readonly hfRepo: string;
   readonly quantization: Quantization;
+  /** Bytes of the checkpoint's weights: the one figure every size, download and disk estimate reads. */
+  readonly weightBytes: number;
   readonly maxModelLen: number;
   readonly gpuMemoryUtilization: number;
   readonly maxNumSeqs: number;
@@ -45,9 +54,80 @@ export interface EnginePlan {
   /** Port the engine listens on inside its container. */
   readonly port: number;
   readonly lora: LoraPlan | null;
+  /** Seconds an engine may take from a cold start to serving: the weights' download plus the load. */
+  readonly startupSeconds: number;
 }
 
-/** How the router reaches one host's engine. */
+/** What the bootstrap of one GPU host is given: the data `templates/host/*.sh` run with. */
+export interface HostBootstrapParams {
+  /** Name of the host in the stack; used in error messages only. */
+  readonly hostName: string;
+  /** Login the GpuHost component and the Docker provider use over SSH (added to the docker group). */
+  readonly sshUser: string;
+  /** Port sshd listens on; the firewall allows it from `adminCidrs` only. Default 22. */
+  readonly sshPort?: number;
+  readonly gpu: {
+    /** Exact name `nvidia-smi --query-gpu=name` prints, e.g. "NVIDIA GeForce RTX 4090". */
+    readonly smiName: string;
+    /** Number of cards the host must have. */
+    readonly count: number;
+    /** Nominal memory per card in MiB; the verify step rejects cards more than 5% below or 2% above it. */
+    readonly memoryMiB?: number;
+    /** Minimum NVIDIA driver branch, e.g. 580; the driver step installs this branch. */
+    readonly minDriverBranch: number;
+    /** Use NVIDIA's open kernel modules (required for Blackwell, RTX 50xx). */
+    readonly openKernelModules: boolean;
+  };
+  /**
+   * The driver branch the nvidia-driver step installs and holds (at least `gpu.minDriverBranch`)
+   * and the stack's refresh label; default: `gpu.minDriverBranch`, no refresh.
+   */
+  readonly driver?: { readonly branch: number; readonly refresh?: string };
+  /**
+   * The engine image the host will run and its `NVIDIA_REQUIRE_CUDA` when the plan knows it
+   * (core/versions.json, pinned tags); verify-gpus checks the driver against it.
+   */
+  readonly engineImage?: { readonly image: ImageRef; readonly cudaRequirement: string | null };
+  /** Model cache directory on local disk, mounted into the engines as the Hugging Face cache. */
+  readonly cacheDir: string;
+  /** Free space (GiB) the preflight step requires on the filesystem holding `cacheDir`. */
+  readonly minFreeDiskGB: number;
+  /** CIDRs (or addresses) allowed to SSH in; must not be empty. */
+  readonly adminCidrs: readonly string[];
+  /** Set when this host runs the router: its published ports and who may reach them. */
+  readonly router: { readonly ports: readonly number[]; readonly allowedCidrs: readonly string[] } | null;
+  /** Set when this host's engine port is published for another host's router. */
+  readonly engine: { readonly port: number; readonly allowedSources: readonly string[] } | null;
+}
+
+/** A host of the stack and what one engine replica on it holds and serves: the same on both targets. */
+export interface HostPlan {
+  readonly name: string;
+  readonly address: string;
+  /** Address on the provider's private network, when the stack gives one. */
+  readonly privateAddress?: string;
+  readonly sshUser: string;
+  readonly sshPort: number;
+  readonly datacenter: string;
+  readonly gpu: GpuSpec;
+  readonly gpuCount: number;
+  /** Cards per engine replica. */
+  readonly tensorParallel: number;
+  /** Engine replicas the host holds: whole groups of `tensorParallel` cards. */
+  readonly replicas: number;
+  /** Per-GPU memory of one replica. */
+  readonly memory: MemoryBreakdown;
+  /** Sequences of the full `maxModelLen` the KV cache holds at once, per replica. */
+  readonly concurrencyAtMaxContext: number;
+  /** What one replica serves: its latency–throughput curve and the operating point the SLO allows. */
+  readonly replicaCapacity: CapacityReport;
+  /** What the host serves with all its replicas. */
+  readonly capacity: CapacityReport;
+  /** Set when the stack's `measured` block has an entry for this host: what of it is used, and the estimate it replaced. */
+  readonly measured?: MeasuredBasis;
+}
+
+/** How the router reaches one host's engine on the docker target. */
 export interface EngineEndpoint {
   /** `http://<container>:<port>/v1` on the router host's private network, or the host's private address. */
   readonly apiBase: string;
@@ -55,25 +135,88 @@ export interface EngineEndpoint {
   readonly publishOn?: { readonly address: string; readonly port: number };
 }
 
-export interface HostPlan {
+/** One host's part of the docker target: its containers, how the router reaches it, its bootstrap. */
+export interface DockerHostTarget {
   readonly name: string;
-  readonly address: string;
-  readonly sshUser: string;
-  readonly sshPort: number;
-  readonly datacenter: string;
-  readonly gpu: GpuSpec;
-  readonly gpuCount: number;
-  readonly tensorParallel: number;
-  readonly replicas: number;
-  readonly memory: MemoryBreakdown;
-  /** Sequences of the full `maxModelLen` the KV cache holds at once, per replica. */
-  readonly concurrencyAtMaxContext: number;
-  readonly capacity: CapacityEstimate;
   readonly runsRouter: boolean;
   readonly engineContainerName: string;
   readonly endpoint: EngineEndpoint;
   readonly bootstrap: HostBootstrapParams;
 }
+
+export interface DockerTargetPlan {
+  readonly kind: "docker";
+  /** Name of the private Docker network on the router host. */
+  readonly networkName: string;
+  /** The host running the router (the stack's first host). */
+  readonly routerHost: string;
+  /** Ports published on the router host: the router's, or the TLS edge's 80 and 443. */
+  readonly publishedPorts: readonly number[];
+  readonly hosts: readonly DockerHostTarget[];
+}
+
+/* ---- kubernetes placement (core/plan/placement.ts) ---- */
+
+export interface NodePlacement {
+  readonly node: string;
+  /** Catalog GPU id of the node's cards. */
+  readonly gpu: string;
+  readonly gpuCount: number;
+  /** The engine group whose pods run here. */
+  readonly group: string;
+  readonly tensorParallel: number;
+  /** Replica slots: whole groups of `tensorParallel` cards. */
+  readonly slots: number;
+  /** Replicas the placement expects here (slots, less a reserved surge slot). */
+  readonly replicas: number;
+  /** Cards the expected replicas hold. */
+  readonly gpusUsed: number;
+  /** Per-GPU memory of one replica on this node. */
+  readonly memory: MemoryBreakdown;
+}
+
+/** `spec.strategy.rollingUpdate` of a group's Deployment. */
+export interface RolloutStrategy {
+  readonly maxSurge: number;
+  readonly maxUnavailable: number;
+}
+
+export interface EngineGroup {
+  /** Name of the group's Deployment, Service and PodDisruptionBudget, e.g. `engine-rtx-4090`. */
+  readonly name: string;
+  readonly gpu: GpuSpec;
+  readonly tensorParallel: number;
+  /** Pods of the Deployment. */
+  readonly replicas: number;
+  /** Pods the group's nodes could hold. */
+  readonly slots: number;
+  readonly nodes: readonly string[];
+  /** Per-GPU memory of one replica. */
+  readonly memory: MemoryBreakdown;
+  /** What one replica serves. */
+  readonly perReplica: CapacityReport;
+  /** Requests/s and tokens/month of the whole group. */
+  readonly requestsPerSecond: number;
+  readonly tokensPerMonth: number;
+  /** Surge into a free slot when there is one; otherwise replace one pod at a time. */
+  readonly rollout: RolloutStrategy;
+}
+
+export interface Placement {
+  readonly nodes: readonly NodePlacement[];
+  readonly groups: readonly EngineGroup[];
+}
+
+export interface KubernetesTargetPlan {
+  readonly kind: "kubernetes";
+  readonly settings: KubernetesConfig;
+  /** Engine replicas per node and per GPU group. */
+  readonly placement: Placement;
+  /** `cluster: k3s`: each node's GPU host bootstrap (its firewall admits SSH only; k3s adds its ports). */
+  readonly nodes: readonly { readonly name: string; readonly bootstrap: HostBootstrapParams }[];
+}
+
+export type TargetPlan = DockerTargetPlan | KubernetesTargetPlan;
 
 export interface RouterSecretEnv {
   /** Env var in the router container. */
@@ -102,6 +245,24 @@ export interface TlsPlan {
   readonly dataDir: string;
 }
 
+/**
+ * One self-hosted upstream of the router: a host's engine (docker) or an engine group's Service
+ * (kubernetes), with its planned limits. LiteLLM counts requests in each router process on its
+ * own (no shared store), so each process enforces `…PerProcess`.
+ */
+export interface EngineUpstream {
+  /** Host or engine group name; part of the LiteLLM deployment id. */
+  readonly name: string;
+  readonly apiBase: string;
+  /** Engine replicas behind the upstream. */
+  readonly replicas: number;
+  /** Requests and tokens per minute the whole upstream is planned for. */
+  readonly rpm: number;
+  readonly tpm: number;
+  readonly rpmPerProcess: number;
+  readonly tpmPerProcess: number;
+}
+
 export interface RouterPlan {
   readonly image: ImageRef;
   readonly tls: TlsPlan | null;
@@ -115,14 +276,18 @@ export interface RouterPlan {
   readonly cooldownTimeS: number;
   /** Serve LiteLLM's admin UI and API docs. */
   readonly adminUi: boolean;
-  readonly hostName: string;
+  /** The port clients use (docker: published on the router host; kubernetes: the Service's). */
   readonly port: number;
   readonly numWorkers: number;
+  /** Router instances that each run `numWorkers` processes: 1 on docker, the minimum pods on kubernetes. */
+  readonly instances: number;
   readonly allowedCidrs: readonly string[];
   /** Model names clients can ask for. */
   readonly modelNames: readonly string[];
   /** Provider credentials the router receives as env, from Pulumi secrets. */
   readonly secretEnv: readonly RouterSecretEnv[];
+  /** The engines, as the router reaches them. */
+  readonly upstreams: readonly EngineUpstream[];
 }
 
 export interface DeploymentPlan {
@@ -132,10 +297,7 @@ export interface DeploymentPlan {
   readonly engine: EnginePlan;
   readonly hosts: readonly HostPlan[];
   readonly router: RouterPlan;
-  /** Name of the private Docker network on the router host. */
-  readonly networkName: string;
-  /** `target: kubernetes` only: engine replicas per node and per GPU group (core/plan/placement.ts). */
-  readonly placement?: Placement;
+  readonly target: TargetPlan;
   readonly warnings: readonly ConfigIssue[];
 }
 

@@ -12,42 +12,15 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { isIP } from "node:net";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { stringify as stringifyYaml } from "yaml";
+import { cidrProblem } from "../net/address";
+import type { HostBootstrapParams } from "../plan/types";
+import { VLLM_COMPILE_CACHES, WATCHDOG_INTERVAL_S, imageName } from "./containers";
 import { renderScript } from "./script";
 
-export interface HostBootstrapParams {
-  /** Name of the host in the stack; used in error messages only. */
-  hostName: string;
-  /** Login the GpuHost component and the Docker provider use over SSH (added to the docker group). */
-  sshUser: string;
-  /** Port sshd listens on; the firewall allows it from `adminCidrs` only. Default 22. */
-  sshPort?: number;
-  gpu: {
-    /** Exact name `nvidia-smi --query-gpu=name` prints, e.g. "NVIDIA GeForce RTX 4090". */
-    smiName: string;
-    /** Number of cards the host must have. */
-    count: number;
-    /** Nominal memory per card in MiB; the verify step rejects cards more than 5% below or 2% above it. */
-    memoryMiB?: number;
-    /** Minimum NVIDIA driver branch, e.g. 570 (CUDA 12.8); the driver step installs this branch. */
-    minDriverBranch: number;
-    /** Use NVIDIA's open kernel modules (required for Blackwell, RTX 50xx). */
-    openKernelModules: boolean;
-  };
-  /** Model cache directory on local disk, mounted into the engines as the Hugging Face cache. */
-  cacheDir: string;
-  /** Free space (GiB) the preflight step requires on the filesystem holding `cacheDir`. */
-  minFreeDiskGB: number;
-  /** CIDRs (or addresses) allowed to SSH in; must not be empty. */
-  adminCidrs: readonly string[];
-  /** Set when this host runs the router: its published port and who may reach it. */
-  router: { ports: readonly number[]; allowedCidrs: readonly string[] } | null;
-  /** Set when this host's engine port is published for another host's router. */
-  engine: { port: number; allowedSources: readonly string[] } | null;
-}
+export type { HostBootstrapParams };
 
 export interface BootstrapStep {
   /** Step name, also the script's file name without `.sh`. */
@@ -70,9 +43,79 @@ export const BOOTSTRAP_STEPS = [
   "docker",
   "firewall",
   "cache-dir",
+  "engine-watchdog",
   "verify-gpus",
 ] as const;
 export type BootstrapStepName = (typeof BOOTSTRAP_STEPS)[number];
+
+/**
+ * A step as the GpuHost component runs it over SSH: what re-runs it and whether the host may
+ * reboot after it. Decided here, not in the component.
+ */
+export interface HostStep extends BootstrapStep {
+  /** Hashes whose change re-runs the step (Pulumi `triggers`). */
+  readonly triggers: readonly string[];
+  /** The host may reboot after this step: wait until it answers with a new boot id before the next one. */
+  readonly rebootAfter: boolean;
+  /**
+   * Running this step may interrupt what the host serves: it replaces the driver under the
+   * running engine, reboots, or restarts Docker (and with it every container). A rollout that
+   * keeps the router serving drains the host before these run ({@link DISRUPTIVE_STEPS}).
+   */
+  readonly disruptsServing: boolean;
+}
+
+/**
+ * The steps that may interrupt serving when they run: `nvidia-driver` (a branch change or
+ * refresh replaces the libraries under the engine), `reboot-if-required` (reboots when the
+ * driver needs it; it re-runs after any change but reboots only then), `docker` (restarts
+ * dockerd when daemon.json changes). The others leave running containers alone.
+ */
+export const DISRUPTIVE_STEPS: readonly BootstrapStepName[] = ["nvidia-driver", "reboot-if-required", "docker"];
+
+/** The step whose stdout announces a reboot (`HI_BOOT_ID=…`); the wait for the new boot follows it. */
+export const REBOOT_STEP: BootstrapStepName = "reboot-if-required";
+/** The card check, which re-runs after any change to the bootstrap. */
+export const VERIFY_STEP: BootstrapStepName = "verify-gpus";
+
+/**
+ * The bootstrap steps with their triggers: each step re-runs when its own script or inputs
+ * change; the reboot check and the card check after any change. The reboot check decides from
+ * the host's state (driver marker, module not loaded, loaded module older than the installed
+ * libraries), not from what changed, so a reboot the driver needs happens whatever triggered
+ * the run, before the card check that would fail without it; it reboots only then.
+ */
+export function hostSteps(p: HostBootstrapParams): HostStep[] {
+  const steps = renderHostBootstrap(p);
+  const all = steps.map((x) => x.sha256);
+  return steps.map((s) => ({
+    ...s,
+    triggers: s.name === VERIFY_STEP || s.name === REBOOT_STEP ? all : [s.sha256],
+    rebootAfter: s.name === REBOOT_STEP,
+    disruptsServing: (DISRUPTIVE_STEPS as readonly string[]).includes(s.name),
+  }));
+}
+
+/** How long the local wait gives a rebooting host to come back over SSH. */
+export const REBOOT_WAIT_TIMEOUT_S = 900;
+
+/** The local wait for a host's reboot (templates/local/wait-for-reboot.sh) and its plain inputs; the component adds the host address, key file and old boot id. */
+export interface RebootWait {
+  readonly script: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export function rebootWait(p: HostBootstrapParams): RebootWait {
+  return {
+    script: renderScript(path.join("local", "wait-for-reboot.sh")),
+    env: { HI_PORT: String(p.sshPort ?? 22), HI_USER: p.sshUser, HI_TIMEOUT_S: String(REBOOT_WAIT_TIMEOUT_S) },
+  };
+}
+
+/** The boot id the reboot step printed before scheduling a reboot; empty when none was scheduled. */
+export function bootIdFrom(stdout: string): string {
+  return /^HI_BOOT_ID=(\S+)$/m.exec(stdout)?.[1] ?? "";
+}
 
 /** Where the cloud-init user-data puts the scripts and the environment file on the host. */
 export const CLOUD_INIT_SCRIPT_DIR = "/opt/hybrid-inference/bootstrap";
@@ -143,19 +186,31 @@ function readTemplate(name: string): string {
   return renderScript(path.join(hostTemplatesDir(), `${name}.sh`));
 }
 
+/** The engine watchdog program the engine-watchdog step installs (templates/engine/engine-watchdog.sh). */
+export function watchdogProgram(): string {
+  return renderScript(path.join("engine", "engine-watchdog.sh"));
+}
+
+/** The branch the driver step installs and holds: the plan's `driver.branch`, else the card's minimum. */
+export function driverBranch(p: HostBootstrapParams): number {
+  return p.driver?.branch ?? p.gpu.minDriverBranch;
+}
+
 /**
  * The bootstrap steps for one host, in order, each with its script text, the environment it
  * reads and a hash of both. Throws one error listing every invalid parameter.
  */
 export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
   validateParams(p);
-  const branch = String(p.gpu.minDriverBranch);
+  const branch = String(driverBranch(p));
+  const cuda = p.engineImage?.cudaRequirement ?? null;
   const envs: Record<BootstrapStepName, Record<string, string>> = {
     preflight: { HI_CACHE_DIR: p.cacheDir, HI_MIN_FREE_GB: String(p.minFreeDiskGB) },
     "ssh-hardening": { HI_SSH_USER: p.sshUser },
     "nvidia-driver": {
       HI_DRIVER_BRANCH: branch,
       HI_OPEN_KERNEL_MODULES: p.gpu.openKernelModules ? "true" : "false",
+      ...(p.driver?.refresh !== undefined ? { HI_DRIVER_REFRESH: p.driver.refresh } : {}),
     },
     "reboot-if-required": { HI_DRIVER_BRANCH: branch },
     "container-toolkit": {},
@@ -168,12 +223,16 @@ export function renderHostBootstrap(p: HostBootstrapParams): BootstrapStep[] {
       HI_ENGINE_PORT: p.engine ? String(p.engine.port) : "",
       HI_ENGINE_ALLOWED_SOURCES: p.engine ? p.engine.allowedSources.join(",") : "",
     },
-    "cache-dir": { HI_CACHE_DIR: p.cacheDir },
+    "cache-dir": { HI_CACHE_DIR: p.cacheDir, HI_COMPILE_CACHE_DIRS: VLLM_COMPILE_CACHES.map((c) => c.subdir).join(",") },
+    // Gzipped and base64-encoded: one short line on the command line and in `plan`'s listing.
+    "engine-watchdog": { HI_WATCHDOG_PROGRAM_GZ: gzipSync(Buffer.from(watchdogProgram(), "utf8"), { level: 9 }).toString("base64"), HI_WATCHDOG_INTERVAL_S: String(WATCHDOG_INTERVAL_S) },
     "verify-gpus": {
       HI_GPU_COUNT: String(p.gpu.count),
       HI_GPU_NAME: p.gpu.smiName,
       HI_DRIVER_BRANCH: branch,
       ...(p.gpu.memoryMiB !== undefined ? { HI_GPU_MEMORY_MIB: String(p.gpu.memoryMiB) } : {}),
+      ...(p.engineImage ? { HI_ENGINE_IMAGE: imageName(p.engineImage.image) } : {}),
+      ...(cuda !== null ? { HI_CUDA_REQUIREMENT: cuda } : {}),
     },
   };
   return BOOTSTRAP_STEPS.map((name) => makeStep(name, readTemplate(name), envs[name]));
@@ -219,11 +278,12 @@ export function shellQuote(value: string): string {
 
 export interface CloudInitOptions {
   /**
-   * `text` (default) keeps the scripts readable in the user-data (about 90 KB); `gzip` stores
-   * each file as gzip+base64 (cloud-init's `gz+b64` encoding), about half the size. For the
-   * tightest limits (16 KB on some clouds), gzip the whole `text` output instead: cloud-init
-   * accepts gzip-compressed user-data, and the scripts' shared helper block then compresses
-   * once (about 20 KB).
+   * `text` (default) keeps the scripts readable in the user-data (about 170 KB for a host);
+   * `gzip` stores each file as gzip+base64 (cloud-init's `gz+b64` encoding), about half the
+   * size. For tight limits, gzip the whole `text` output instead: cloud-init accepts
+   * gzip-compressed user-data, and the scripts' shared helper block then compresses once
+   * (about 36 KB; measured 2026-11-30 for a single-GPU host, 22 KB before the driver holds and
+   * the engine watchdog). Clouds that cap user-data at 16 KB need the scripts fetched instead.
    */
   encoding?: "text" | "gzip";
 }
@@ -293,6 +353,19 @@ function validateParams(p: HostBootstrapParams): void {
   if (p.gpu.smiName.trim() === "") errors.push("gpu.smiName must not be empty");
   int("gpu.count", p.gpu.count, 1, 64);
   int("gpu.minDriverBranch", p.gpu.minDriverBranch, 100, 999);
+  if (p.driver) {
+    int("driver.branch", p.driver.branch, 100, 999);
+    if (p.driver.branch < p.gpu.minDriverBranch) {
+      errors.push(`driver.branch ${p.driver.branch} is below ${p.gpu.minDriverBranch}, the oldest branch for ${JSON.stringify(p.gpu.smiName)}`);
+    }
+    if (p.driver.refresh !== undefined && !/^[A-Za-z0-9._:-]{1,64}$/.test(p.driver.refresh)) {
+      errors.push(`driver.refresh must be 1-64 letters, digits and ._:-, got ${JSON.stringify(p.driver.refresh)}`);
+    }
+  }
+  const cuda = p.engineImage?.cudaRequirement;
+  if (cuda !== undefined && cuda !== null && !/^cuda>=[0-9]+(\.[0-9]+)*( |$)/.test(cuda)) {
+    errors.push(`engineImage.cudaRequirement must start with a term like cuda>=13.0, got ${JSON.stringify(cuda)}`);
+  }
   const dirParts = p.cacheDir.split("/");
   if (!CACHE_DIR.test(p.cacheDir) || dirParts.includes("..") || dirParts.includes(".")) {
     errors.push(`cacheDir must be an absolute path of letters, digits and ._+@=- without . or .. parts, got ${JSON.stringify(p.cacheDir)}`);
@@ -341,54 +414,4 @@ function cidrList(label: string, list: readonly string[], errors: string[]): voi
     const problem = cidrProblem(c);
     if (problem !== null) errors.push(`${label}[${i}] ${JSON.stringify(c)}: ${problem}`);
   });
-}
-
-/**
- * Why `value` is not an IPv4/IPv6 address or CIDR with no host bits set (what the firewall
- * script accepts, via Python's `ipaddress.ip_network(strict=True)`), or null when it is.
- */
-export function cidrProblem(value: string): string | null {
-  const slash = value.indexOf("/");
-  const addr = slash === -1 ? value : value.slice(0, slash);
-  const version = isIP(addr);
-  if (version === 0) return "not an IPv4 or IPv6 address";
-  const max = version === 4 ? 32 : 128;
-  let prefix = max;
-  if (slash !== -1) {
-    const text = value.slice(slash + 1);
-    if (!/^[0-9]{1,3}$/.test(text) || Number(text) > max) return `prefix length must be 0-${max}`;
-    prefix = Number(text);
-  }
-  const bytes = version === 4 ? ipv4Bytes(addr) : ipv6Bytes(addr);
-  for (let bit = prefix; bit < max; bit++) {
-    if (((bytes[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1) return `host bits set after /${prefix}; use the network address`;
-  }
-  return null;
-}
-
-function ipv4Bytes(addr: string): number[] {
-  return addr.split(".").map(Number);
-}
-
-function ipv6Bytes(addr: string): number[] {
-  // isIP has already accepted the text; expand "::" and a trailing dotted IPv4 part.
-  let text = addr;
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  let tail: number[] = [];
-  if (dotted?.[1] !== undefined) {
-    tail = ipv4Bytes(dotted[1]);
-    text = text.slice(0, -dotted[1].length) + "0:0";
-  }
-  const [head = "", rest] = text.split("::");
-  const groups = (s: string): string[] => (s === "" ? [] : s.split(":"));
-  const left = groups(head);
-  const right = rest === undefined ? [] : groups(rest);
-  const fill = rest === undefined ? [] : new Array<string>(8 - left.length - right.length).fill("0");
-  const all = [...left, ...fill, ...right];
-  const bytes = all.flatMap((g) => {
-    const n = parseInt(g, 16);
-    return [n >> 8, n & 0xff];
-  });
-  if (tail.length === 4) bytes.splice(12, 4, ...tail);
-  return bytes;
 }

@@ -12,9 +12,10 @@
  *        with the capacity planner's rpm. LiteLLM enforces `rpm` only through
  *        `enable_pre_call_checks` (Router._pre_call_checks compares it with a count of the
  *        requests sent to the deployment in the last 60 s, Router._update_usage), and each
- *        worker process keeps its own count, so the rendered rpm is the host's planned rpm
- *        divided by the router's `--num_workers`. `tpm` is rendered the same way but only
- *        weighs the shuffle: simple-shuffle does not enforce it;
+ *        worker process keeps its own count, so the rendered rpm is the upstream's planned
+ *        rpm divided among the router's processes (`--num_workers` x router instances:
+ *        EngineUpstream.rpmPerProcess). `tpm` is rendered the same way but only weighs the
+ *        shuffle: simple-shuffle does not enforce it;
  *      - the managed provider serving the same open weights, tagged `default`, `order: 2`.
  *        LiteLLM picks the lowest `order` among the deployments left after cooldown, rpm
  *        and context checks (utils.get_order_filtered_deployments), so traffic above the
@@ -61,8 +62,9 @@
  * Credentials are only ever `os.environ/NAME` references: the file holds no secret.
  */
 import { stringify } from "yaml";
-import { FRONTIER_MODEL_NAME, ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../plan/plan";
-import type { ApiTierPlan, DeploymentPlan, HostPlan } from "../plan/types";
+import { FRONTIER_MODEL_NAME, ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../plan/env";
+import type { ApiTierPlan, DeploymentPlan, EngineUpstream } from "../plan/types";
+import { loraxDeploymentParams } from "./lorax";
 
 export interface LiteLlmDeployment {
   model_name: string;
@@ -79,7 +81,7 @@ export interface LiteLlmConfig {
 
 /** Optional redirection of each upstream, used by the tests to aim the real proxy at stubs. */
 export interface UpstreamOverrides {
-  /** host name -> api_base for that host's engine. */
+  /** upstream name (host or engine group) -> api_base for that engine. */
   readonly engines?: Readonly<Record<string, string>>;
   readonly managed?: string;
   /** index in plan.router.frontier -> api_base. */
@@ -109,14 +111,6 @@ export const deploymentIds = {
   frontier: (index: number, provider: string): string => `${frontierGroupName(index)}@${provider}`,
 } as const;
 
-/**
- * The per-worker share of a host's planned rate: each LiteLLM worker process counts
- * requests in its own memory (no Redis here), so N workers would admit N times the rpm.
- */
-export function perWorker(limit: number, numWorkers: number): number {
-  return Math.max(1, Math.floor(limit / Math.max(1, numWorkers)));
-}
-
 /** The error types (litellm exceptions) a deployment is cooled down for after `allowed_fails`. */
 const SERVER_SIDE_FAILURES = [
   "TimeoutErrorAllowedFails",
@@ -135,19 +129,21 @@ export function litellmConfig(plan: DeploymentPlan, overrides: UpstreamOverrides
   /** Only prompts the engine can take stay in a self-hosted group. */
   const engineContext = { max_input_tokens: engine.maxModelLen };
 
-  const engineDeployment = (host: HostPlan, modelName: string, engineModel: string): LiteLlmDeployment => ({
+  const engineDeployment = (upstream: EngineUpstream, modelName: string, engineModel: string): LiteLlmDeployment => ({
     model_name: modelName,
     litellm_params: {
-      model: `hosted_vllm/${engineModel}`,
-      api_base: overrides.engines?.[host.name] ?? host.endpoint.apiBase,
+      // LoRAX takes the base model's repo id, or an adapter's id and source (core/render/lorax.ts).
+      ...(engine.kind === "lorax" ? loraxDeploymentParams(engine, modelName) : { model: `hosted_vllm/${engineModel}` }),
+      api_base: overrides.engines?.[upstream.name] ?? upstream.apiBase,
       api_key: env(ROUTER_ENGINE_KEY_ENV),
-      rpm: perWorker(host.capacity.routerRpm, router.numWorkers),
-      tpm: perWorker(host.capacity.routerTpm, router.numWorkers),
+      // Each router process enforces its share (core/plan/router.ts, perProcess).
+      rpm: upstream.rpmPerProcess,
+      tpm: upstream.tpmPerProcess,
       order: ENGINE_ORDER,
       tags: [DEFAULT_TAG],
       ...timeouts,
     },
-    model_info: { id: deploymentIds.engine(modelName, host.name), ...engineContext },
+    model_info: { id: deploymentIds.engine(modelName, upstream.name), ...engineContext },
   });
 
   const apiDeployment = (
@@ -172,7 +168,7 @@ export function litellmConfig(plan: DeploymentPlan, overrides: UpstreamOverrides
   const managed = router.managed;
   const hard = router.frontier[0];
   const modelList: LiteLlmDeployment[] = [];
-  for (const host of plan.hosts) modelList.push(engineDeployment(host, served, served));
+  for (const upstream of router.upstreams) modelList.push(engineDeployment(upstream, served, served));
   if (managed) {
     modelList.push(apiDeployment(served, managed, overrides.managed, { tags: [DEFAULT_TAG], order: MANAGED_ORDER },
       { id: deploymentIds.overflow(served, managed.provider), ...engineContext }));
@@ -183,7 +179,7 @@ export function litellmConfig(plan: DeploymentPlan, overrides: UpstreamOverrides
   }
   const adapters = engine.lora?.adapters.map((a) => a.name) ?? [];
   for (const adapter of adapters) {
-    for (const host of plan.hosts) modelList.push(engineDeployment(host, adapter, adapter));
+    for (const upstream of router.upstreams) modelList.push(engineDeployment(upstream, adapter, adapter));
   }
   if (managed) {
     modelList.push(apiDeployment(managedGroupName(served), managed, overrides.managed, { tags: [DEFAULT_TAG] },

@@ -7,7 +7,8 @@
  * `path.series[data-pattern]` one per pattern; `g#break-even-marker` and `g#volume-marker`
  * with `data-tokens-per-month`; `svg#tier-chart` with `rect.tier-bar[data-gpu]`.
  */
-import type { Recommendation, CurvePoint } from "../costs/recommend";
+import type { CurvePoint } from "../costs/recommend";
+import type { Recommendation } from "../costs/recommendation";
 import { gbp, tokens } from "../costs/format";
 import { PATTERNS, type PatternKind } from "../costs/types";
 import { attrs, decadeTicks, escapeXml, linearScale, logScale, polyline, px } from "./svg";

@@ -8,12 +8,13 @@
  */
 import { FRONTIER_PRICES, GBP_USD, HOST_RENTS, MANAGED_PRICES } from "../catalog/prices";
 import { breakEvenText } from "../costs/break-even-text";
-import { gbp, gbpRate, percent, tokens } from "../costs/format";
-import { OPS_HOURS, WORKING_HOURS_PER_MONTH } from "../costs/ops";
-import type { CurvePoint, Recommendation } from "../costs/recommend";
-import { PEAK_TO_AVERAGE } from "../costs/shape";
-import { PATTERNS, TRAFFIC_SHAPES } from "../costs/types";
+import { gbp, percent, tokens } from "../costs/format";
+import type { CurvePoint } from "../costs/recommend";
+import type { Recommendation } from "../costs/recommendation";
+import { PATTERNS } from "../costs/types";
+import { recommendationAssumptions } from "../costs/recommend-assumptions";
 import { SERIES_COLOURS, costChart, tierChart } from "./charts";
+import { CURVES_CSS, tierCurvesSection } from "./curves";
 import { attrs, escapeXml } from "./svg";
 
 /** Points per decade of the cost chart: enough for the self-hosted staircase to show. */
@@ -63,13 +64,13 @@ function costTable(rec: Recommendation): string {
 
 function tierTable(rec: Recommendation): string {
   const rows = rec.tiers.map((t) => `<tr ${attrs({ "data-gpu": t.gpu, class: rec.tier?.gpu === t.gpu ? "chosen" : undefined })}>` +
-    `<th scope="row">${escapeXml(`${t.gpuCount}x ${t.gpu}`)}</th><td>${escapeXml(t.quantization)}</td><td>${t.tensorParallel}</td>` +
+    `<th scope="row">${escapeXml(`${t.gpuCount}x ${t.gpu}`)}</th><td>${escapeXml(t.quantization)}</td>` + cell(t.contextTokens, t.contextTokens.toLocaleString("en-GB")) + `<td>${t.tensorParallel}</td>` +
     cell(t.decodeTokensPerSecond, Math.round(t.decodeTokensPerSecond).toLocaleString("en-GB")) +
     cell(t.singleStreamTokensPerSecond, Math.round(t.singleStreamTokensPerSecond).toLocaleString("en-GB")) +
     cell(t.peakTokensPerMonth, tokens(t.peakTokensPerMonth)) +
     cell(t.rentGbp, gbp(t.rentGbp)) + `</tr>`);
   return `<table id="tier-table"><caption>GPU tiers that serve ${escapeXml(rec.setup.model.id)} (fewest cards per GPU; one host each)</caption>` +
-    `<thead><tr><th>host</th><th>weights</th><th>tensor-parallel</th><th>output tok/s</th><th>1-stream tok/s</th><th>tokens/month flat out</th><th>rent/month</th></tr></thead>` +
+    `<thead><tr><th>host</th><th>weights</th><th>context</th><th>tensor-parallel</th><th>output tok/s</th><th>1-stream tok/s</th><th>tokens/month flat out</th><th>rent/month</th></tr></thead>` +
     `<tbody>${rows.join("")}</tbody></table>`;
 }
 
@@ -83,14 +84,14 @@ function summary(rec: Recommendation): string {
     item("summary-pattern", "recommended pattern", rec.pattern) +
     item("summary-total", "monthly cost", gbp(c.total), c.total) +
     item("summary-split", "split", `${percent(c.shares.selfHosted)} self-hosted, ${percent(c.shares.managed)} managed, ${percent(c.shares.frontier)} frontier`) +
-    item("summary-tier", c.hosts > 0 ? "GPU tier" : "GPU tier if self-hosting", rec.tier ? `${rec.hosts} host${rec.hosts > 1 ? "s" : ""} of ${rec.tier.gpuCount}x ${rec.tier.gpu} (${rec.tier.quantization})` : "none") +
+    item("summary-tier", c.hosts > 0 ? "GPU tier" : "GPU tier if self-hosting", rec.tier ? `${rec.hosts} host${rec.hosts > 1 ? "s" : ""} of ${rec.tier.gpuCount}x ${rec.tier.gpu} (${rec.tier.quantization}, context ${rec.tier.contextTokens.toLocaleString("en-GB")} tokens)` : "none") +
     item("summary-break-even", "break-even vs managed", be.tokensPerMonth === null ? "none" : `${tokens(be.tokensPerMonth)} tokens/month`, be.tokensPerMonth ?? undefined) +
     item("summary-volume", "volume", `${tokens(input.tokensPerMonth)} tokens/month`, input.tokensPerMonth) +
     `</dl>`;
 }
 
 function assumptions(rec: Recommendation): string {
-  const { input, managed, frontier, ctx } = rec.setup;
+  const { managed, frontier } = rec.setup;
   const li = (s: string) => `<li>${escapeXml(s)}</li>`;
   const source = (label: string, url: string, readOn: string, confidence: string, note?: string) =>
     `<tr><td>${escapeXml(label)}</td><td><a ${attrs({ href: url })}>${escapeXml(url)}</a></td><td>${escapeXml(readOn)}</td><td>${escapeXml(confidence)}</td><td>${escapeXml(note ?? "")}</td></tr>`;
@@ -98,12 +99,7 @@ function assumptions(rec: Recommendation): string {
     .flatMap((g) => HOST_RENTS.filter((r) => r.gpu === g))
     .map((r) => source(`rent ${r.gpu}: ${gbp(r.gbpPerMonth)}/month`, r.source.url, r.source.readOn, r.confidence, r.source.note));
   return `<section id="assumptions"><h2>Assumptions</h2><ul>` +
-    li(`Traffic shape peak-to-average factors: ${TRAFFIC_SHAPES.map((s) => `${s} ${PEAK_TO_AVERAGE[s]}x`).join(", ")}; this request: ${input.shape}.`) +
-    li(`Average request ${input.requestTokens} tokens, ${percent(input.inputShare)} input; hosts sized for the peak at the router's limit (85% of the capacity estimate).`) +
-    li(`Engineer ${gbp(input.engineerGbpPerMonth)}/month over ${WORKING_HOURS_PER_MONTH} h = ${gbpRate(ctx.engineerGbpPerHour)}/h. Ops hours: self-hosting ${OPS_HOURS.selfHostedFixed} h + ${OPS_HOURS.perHost} h per host; ` +
-      `${OPS_HOURS.perApiTier} h per API tier; ${OPS_HOURS.routing} h routing when tiers combine; per fine-tune ${OPS_HOURS.perFineTuneSelfHosted} h self-hosted, ${OPS_HOURS.perFineTuneManaged} h managed.`) +
-    li(`USD converted at ${input.usdPerGbp} per GBP (catalog: ${GBP_USD.usdPerGbp}, close of ${GBP_USD.rateDate}).`) +
-    li(`Residency uk keeps at least half of all tokens on UK hosts; every API provider in the catalog processes requests outside the UK.`) +
+    recommendationAssumptions(rec).map(li).join("") +
     `</ul><table id="sources"><caption>Prices used and their sources</caption><thead><tr><th>price</th><th>source</th><th>read on</th><th>confidence</th><th>note</th></tr></thead><tbody>` +
     (managed ? source(`managed ${managed.provider} ${managed.providerModel}: $${managed.inputUsdPerMTok} in / $${managed.outputUsdPerMTok} out per 1M`, managed.source.url, managed.source.readOn, managed.confidence, managed.source.note) : "") +
     source(`frontier ${frontier.id}: $${frontier.inputUsdPerMTok} in / $${frontier.outputUsdPerMTok} out per 1M`, frontier.source.url, frontier.source.readOn, frontier.confidence, frontier.source.note) +
@@ -139,7 +135,7 @@ export function htmlReport(rec: Recommendation, curves: readonly CurvePoint[]): 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeXml(title)}</title>
-<style>${CSS}</style>
+<style>${CSS}${CURVES_CSS}</style>
 </head>
 <body>
 <h1>${escapeXml(title)}</h1>
@@ -153,6 +149,7 @@ ${costTable(rec)}
 <h2>GPU tiers</h2>
 <figure id="tier-figure">${tierChart(rec)}</figure>
 ${tierTable(rec)}
+${tierCurvesSection(rec)}
 ${assumptions(rec)}
 </body>
 </html>

@@ -7,9 +7,16 @@
 # memory-map multi-GB weight files at start, which is slow over NFS/SMB and the reason the
 # stack asks for local NVMe.
 #
+# Inside it, the engines' compile caches (vLLM's torch.compile cache, FlashInfer's JIT
+# kernels): directories the engine container mounts at their default places, so a restarted
+# or recreated engine reuses what the last one compiled instead of compiling again.
+#
 # Environment (values arrive as quoted data; nothing here is spliced into code):
-#   HI_CACHE_DIR  required. Absolute path, e.g. /var/lib/hybrid-inference/models.
-#   HI_ROOT       tests only: prefix for every absolute path read or written.
+#   HI_CACHE_DIR           required. Absolute path, e.g. /var/lib/hybrid-inference/models.
+#   HI_COMPILE_CACHE_DIRS  optional. Comma-separated directories relative to HI_CACHE_DIR,
+#                          e.g. compile-cache/vllm,compile-cache/flashinfer (from
+#                          core/render/containers.ts, the same list the engine mounts).
+#   HI_ROOT                tests only: prefix for every absolute path read or written.
 #
 # Usage: sudo env HI_CACHE_DIR=/var/lib/hybrid-inference/models bash -s < cache-dir.sh
 # Idempotent: creates what is missing and fixes owner/mode only when they differ.
@@ -22,6 +29,12 @@ validate() {
     die "HI_CACHE_DIR must be an absolute path of letters, digits and ._+@=- (no spaces), got '$HI_CACHE_DIR'"
   [[ "/$HI_CACHE_DIR/" != *"/../"* && "/$HI_CACHE_DIR/" != *"/./"* ]] ||
     die "HI_CACHE_DIR must not contain '.' or '..' components, got '$HI_CACHE_DIR'"
+  local sub
+  IFS=, read -ra COMPILE_CACHES <<<"${HI_COMPILE_CACHE_DIRS:-}"
+  for sub in "${COMPILE_CACHES[@]}"; do
+    [[ "$sub" =~ ^[a-z0-9_-][a-z0-9._-]*(/[a-z0-9_-][a-z0-9._-]*)*$ ]] ||
+      die "HI_COMPILE_CACHE_DIRS must list relative paths of lower-case letters, digits and ._- (no . or .. parts), got '$sub'"
+  done
   case "${HI_CACHE_DIR%/}" in
   "" | /bin | /boot | /dev | /etc | /home | /lib | /lib64 | /opt | /proc | /root | /run | /sbin | /srv | /sys | /tmp | /usr | /var | /var/lib | /var/lib/docker | /mnt | /media)
     die "HI_CACHE_DIR=$HI_CACHE_DIR is a system directory: use a dedicated one such as /var/lib/hybrid-inference/models"
@@ -41,7 +54,7 @@ check_local_disk() {
 }
 
 main() {
-  local dir owner mode
+  local dir owner mode sub
   validate
   dir="$ROOT${HI_CACHE_DIR%/}"
   check_local_disk
@@ -65,6 +78,23 @@ main() {
     say "set mode of $HI_CACHE_DIR to 0755 (was $mode)"
   fi
   say "model cache directory ready: $HI_CACHE_DIR"
+  for sub in "${COMPILE_CACHES[@]}"; do
+    ensure_root_dir "$dir/$sub" "${HI_CACHE_DIR%/}/$sub"
+  done
+  ((${#COMPILE_CACHES[@]} == 0)) || say "compile caches ready: ${COMPILE_CACHES[*]} under $HI_CACHE_DIR"
+}
+
+# A directory owned by root with mode 0755, created when missing; refuses a symbolic link or a
+# file in its place (the engine would write its compiled kernels somewhere else).
+ensure_root_dir() {
+  local path=$1 shown=$2 owner mode
+  if [[ -L "$path" || (-e "$path" && ! -d "$path") ]]; then
+    die "$shown exists and is not a plain directory: move it away and re-run"
+  fi
+  [[ -d "$path" ]] || mkdir -p -- "$path"
+  read -r owner mode < <(stat -c '%u:%g %a' -- "$path")
+  [[ "$owner" == 0:0 ]] || chown root:root -- "$path"
+  [[ "$mode" == 755 ]] || chmod 0755 -- "$path"
 }
 
 # Under "bash -s" stdin is this script, then the SSH channel: main reads /dev/null so no child

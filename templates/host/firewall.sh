@@ -43,33 +43,6 @@ readonly CHAIN=HI-DOCKER-USER
 # No leading zeros: bash would read them as octal, and ufw/iptables should see the plain number.
 is_port() { [[ "$1" =~ ^[1-9][0-9]{0,4}$ ]] && (($1 <= 65535)); }
 
-# Prints "<4|6> <network>" per entry of a comma-separated list, or one error line and fails.
-normalize_cidrs() {
-  python3 - "$1" "$2" <<'PY'
-import ipaddress, sys
-
-name, raw = sys.argv[1], sys.argv[2]
-out, errors = [], []
-for item in (part.strip() for part in raw.split(",")):
-    if not item:
-        continue
-    try:
-        if any(ch.isspace() or ch == "%" for ch in item):
-            raise ValueError("spaces and zone indices are not allowed")
-        net = ipaddress.ip_network(item, strict=True)
-    except ValueError as err:
-        errors.append(f"{name}: {item!r} is not a valid IPv4/IPv6 address or CIDR ({err})")
-        continue
-    line = f"{net.version} {net}"
-    if line not in out:
-        out.append(line)
-if errors:
-    print("; ".join(errors))
-    sys.exit(1)
-print("\n".join(out))
-PY
-}
-
 # Prints the SSH peers (from `ss`) that fall inside none of the given networks.
 uncovered_peers() {
   python3 - "$@" <<'PY'
@@ -93,7 +66,7 @@ PY
 
 parse_list() {
   local name=$1 raw=$2 out
-  out="$(normalize_cidrs "$name" "$raw")" || die "$out"
+  out="$(cidr_networks "$name" "$raw")" || die "$out"
   [[ -n "$out" ]] || die "$name lists no CIDR (got '$raw')"
   printf '%s\n' "$out"
 }
@@ -134,7 +107,8 @@ validate() {
   fi
 }
 
-nets_of() { printf '%s\n' "$@" | awk 'NF == 2 { print $2 }'; }
+# The "<network/prefix>" field of cidr_networks lines.
+nets_of() { printf '%s\n' "$@" | awk 'NF == 3 { print $2 }'; }
 
 refuse_lockout() {
   local peers=() uncovered admin_nets
@@ -176,7 +150,7 @@ apply_rules() {
   if [[ -f "$ROOT$STATE_FILE" ]]; then
     while read -r old; do
       [[ -n "$old" ]] || continue
-      if ! desired_rules | cut -f 1 | grep -qxF -- "$old"; then
+      if ! desired_rules | cut -f 1 | grep -xF -- "$old" >/dev/null; then
         read -ra words <<<"$old"
         ufw delete "${words[@]}" >/dev/null || die "could not delete the stale rule '$old' (ufw delete $old)"
         say "ufw: removed stale rule '$old'"

@@ -3,9 +3,13 @@
 #
 # Reboots the host only when the NVIDIA driver needs it: the driver step left its marker, an
 # NVIDIA driver of branch >= HI_DRIVER_BRANCH is installed but its module is not loaded, or
-# the loaded module differs from the installed user space (apt upgraded the driver since
-# boot). Other pending reboots (kernel updates) are reported but not acted on: rebooting a
-# serving host for them is the operator's call.
+# the loaded module differs from the installed user space (the "Driver/library version
+# mismatch": libraries upgraded since boot, by this bootstrap or out of band). It decides from
+# the host's state, not from what changed, and the GpuHost component re-runs it after any
+# bootstrap change (core/render/host-bootstrap.ts hostSteps), so a pending driver reboot
+# happens before the card check whatever triggered the run. Other pending reboots (kernel
+# updates) are reported but not acted on: rebooting a serving host for them is the operator's
+# call (driver.refresh does it deliberately).
 #
 # The reboot is scheduled 5 s ahead (systemd-run timer) so this SSH command returns cleanly.
 # When it schedules one it prints, on stdout:
@@ -32,7 +36,7 @@ validate() {
 loaded_version() {
   local file="$ROOT/proc/driver/nvidia/version"
   [[ -r "$file" ]] || return 0
-  head -n 1 "$file" | grep -oE '[0-9]{3}\.[0-9]+(\.[0-9]+)?' | head -n 1 || true
+  head -n 1 "$file" | grep -oE '[0-9]{3}\.[0-9]+(\.[0-9]+)?' | sed -n 1p || true
 }
 
 # Highest installed NVIDIA kernel-module branch (DKMS or Ubuntu's prebuilt modules), or nothing.

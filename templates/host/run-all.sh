@@ -26,7 +26,7 @@ STEP=run-all
 
 # The order the GpuHost component also uses (core/render/host-bootstrap.ts; a test keeps
 # both lists equal).
-readonly STEPS=(preflight ssh-hardening nvidia-driver reboot-if-required container-toolkit docker firewall cache-dir verify-gpus)
+readonly STEPS=(preflight ssh-hardening nvidia-driver reboot-if-required container-toolkit docker firewall cache-dir engine-watchdog verify-gpus)
 readonly UNIT=hybrid-inference-bootstrap.service
 readonly STATE_DIR=/var/lib/hybrid-inference/bootstrap
 readonly LOG_FILE=/var/log/hybrid-inference-bootstrap.log

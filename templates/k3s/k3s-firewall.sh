@@ -33,32 +33,15 @@ readonly STATE_FILE=/var/lib/hybrid-inference/k3s-firewall-rules
 readonly API_PORT=6443
 readonly KUBELET_PORT=10250
 
-# Prints each entry of a comma-separated list as a normalised network, or one error line and fails.
+# Each entry of a comma-separated list as ufw prints it back (a single address without /32 or
+# /128), from cidr_networks (common.sh); or its error line, and a failure.
 networks() {
-  python3 - "$1" "$2" <<'PY'
-import ipaddress, sys
-
-name, raw = sys.argv[1], sys.argv[2]
-out, errors = [], []
-for item in (part.strip() for part in raw.split(",")):
-    if not item:
-        continue
-    try:
-        if any(ch.isspace() or ch == "%" for ch in item):
-            raise ValueError("spaces and zone indices are not allowed")
-        parsed = ipaddress.ip_network(item, strict=True)
-        # A single address as ufw prints it back (no /32 or /128).
-        net = str(parsed.network_address) if parsed.prefixlen == parsed.max_prefixlen else str(parsed)
-    except ValueError as err:
-        errors.append(f"{name}: {item!r} is not an IPv4/IPv6 address or CIDR ({err})")
-        continue
-    if net not in out:
-        out.append(net)
-if errors:
-    print("; ".join(errors))
-    sys.exit(1)
-print("\n".join(out))
-PY
+  local out
+  out="$(cidr_networks "$1" "$2")" || {
+    printf '%s\n' "$out"
+    return 1
+  }
+  awk 'NF == 3 { print $3 }' <<<"$out"
 }
 
 validate() {
@@ -112,7 +95,7 @@ main() {
   if [[ -f "$ROOT$STATE_FILE" ]]; then
     while read -r old; do
       [[ -n "$old" ]] || continue
-      if ! desired_rules | cut -f 1 | grep -qxF -- "$old"; then
+      if ! desired_rules | cut -f 1 | grep -xF -- "$old" >/dev/null; then
         read -ra words <<<"$old"
         ufw delete "${words[@]}" >/dev/null || die "could not delete the stale rule '$old' (ufw delete $old)"
         say "ufw: removed stale rule '$old'"

@@ -87,7 +87,7 @@ desired_config() {
 
 installed_version() {
   command -v k3s >/dev/null 2>&1 || return 0
-  { k3s --version 2>/dev/null || true; } | sed -nE 's/^k3s version (v[^ ]+).*/\1/p' | head -n 1
+  { k3s --version 2>/dev/null || true; } | sed -nE 's/^k3s version (v[^ ]+).*/\1/p' | sed -n 1p
 }
 
 install_k3s() {

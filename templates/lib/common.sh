@@ -60,5 +60,79 @@ apt_install() {
 os_release() {
   local file="$ROOT/etc/os-release"
   [[ -r "$file" ]] || return 1
-  sed -n "s/^$1=//p" "$file" | head -n 1 | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
+  sed -n "s/^$1=//p" "$file" | sed -n 1p | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
+}
+
+# Reads a comma-separated list of IPv4/IPv6 addresses and CIDR blocks (host bits not allowed,
+# as Python's ipaddress.ip_network(strict=True) reads them) and prints one line per distinct
+# network: "<4|6> <network/prefix> <address as ufw prints a single host, else network/prefix>".
+# On any bad entry prints one error line naming every bad entry and fails. The one CIDR rule of
+# the host scripts (the planner applies the same rule, core/net/address.ts cidrProblem).
+cidr_networks() {
+  python3 - "$1" "$2" <<'PY'
+import ipaddress, sys
+
+name, raw = sys.argv[1], sys.argv[2]
+out, errors = [], []
+for item in (part.strip() for part in raw.split(",")):
+    if not item:
+        continue
+    try:
+        if any(ch.isspace() or ch == "%" for ch in item):
+            raise ValueError("spaces and zone indices are not allowed")
+        net = ipaddress.ip_network(item, strict=True)
+    except ValueError as err:
+        errors.append(f"{name}: {item!r} is not a valid IPv4/IPv6 address or CIDR ({err})")
+        continue
+    single = str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+    line = f"{net.version} {net} {single}"
+    if line not in out:
+        out.append(line)
+if errors:
+    print("; ".join(errors))
+    sys.exit(1)
+print("\n".join(out))
+PY
+}
+
+
+# ---- the driver's CUDA version against an engine image's (verify-gpus, prefetch-weights) ----
+
+# The CUDA version the installed driver supports, as nvidia-smi prints it in its table header
+# ("CUDA Version: 13.0"); nothing when it prints none.
+driver_cuda_version() {
+  { nvidia-smi 2>/dev/null || true; } | sed -nE 's/.*CUDA Version: *([0-9]+(\.[0-9]+)*).*/\1/p' | sed -n 1p
+}
+
+# 0 when version $1 (major[.minor[.patch]]) is below version $2, compared numerically.
+version_lt() {
+  local IFS=. i a=() b=()
+  read -ra a <<<"$1"
+  read -ra b <<<"$2"
+  for i in 0 1 2; do
+    if ((10#${a[i]:-0} != 10#${b[i]:-0})); then
+      ((10#${a[i]:-0} < 10#${b[i]:-0}))
+      return
+    fi
+  done
+  return 1
+}
+
+# The CUDA version an image's NVIDIA_REQUIRE_CUDA asks for: its "cuda>=X.Y" term (the
+# container toolkit's syntax: space-separated alternatives, comma-joined conditions). The
+# "brand=…,driver>=…" alternatives next to it are forward compatibility for data-centre
+# cards with the cuda-compat package, which GeForce cards cannot use, so they are not read.
+cuda_required() {
+  grep -oE '(^|[[:space:]])cuda>=[0-9]+(\.[0-9]+)*' <<<"$1" | sed -n 1p | sed -E 's/.*cuda>=//' || true
+}
+
+# One line saying why image $1 (whose NVIDIA_REQUIRE_CUDA is $2) cannot run on a driver
+# (version $3) that supports CUDA $4; nothing when it can, or when there is nothing to compare.
+cuda_requirement_problem() {
+  local image=$1 requirement=$2 driver=$3 have=$4 need
+  need="$(cuda_required "$requirement")"
+  [[ -n "$need" && -n "$have" ]] || return 0
+  if version_lt "$have" "$need"; then
+    printf '%s\n' "CUDA: the engine image $image requires CUDA >= $need (NVIDIA_REQUIRE_CUDA=${requirement%% *}), but the installed NVIDIA driver ${driver:-?} supports CUDA $have at most, so Docker would refuse to start it ('unsatisfied condition: cuda>=$need'). Raise driver.branch in the stack to a branch that supports CUDA $need (580 or later for CUDA 13), or pin an engine image built for CUDA $have or older (engine.version)"
+  fi
 }

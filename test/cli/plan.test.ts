@@ -39,13 +39,30 @@ describe("npm run plan", () => {
     for (const f of report.files) expect(readFileSync(f, "utf8"), f).not.toContain("PLACEHOLDER");
   }, 60_000);
 
-  it("prints the fit and capacity report and the resources for a human", () => {
+  it("prints the fit and capacity report and the resources for a human, and plan.txt is exactly that", () => {
     const r = plan("--stack", "dev");
     expect(r.status).toBe(0);
+    expect(readFileSync(path.join(out, "dev", "plan.txt"), "utf8")).toBe(r.stdout);
+    expect(r.stdout).toContain("\nProblems\nwarning: hybrid-inference:router.managed: requests that spill to Together AI");
+    expect(r.stdout).toMatch(/router rpm, total +rpm per router process \(x2; in litellm-config\.yaml\)/);
     expect(r.stdout).toContain("Fit, per GPU (GiB)");
-    expect(r.stdout).toContain("Capacity (estimate;");
+    expect(r.stdout).toContain("Capacity (model calibrated against published vLLM runs;");
+    expect(r.stdout).toContain("* = operating point");
     expect(r.stdout).toMatch(/dev-gpu-1\s+rtx-4090\s+1\s+1\s+1\s+21\.6/);
     expect(r.stdout).toMatch(/Resources \(\d+; secrets shown as \[secret\]\)/);
+  }, 60_000);
+
+  it("writes plan.md for the pull request: problems first, then the servers, downloads and costs", () => {
+    const r = plan("--stack", "prod");
+    expect(r.status).toBe(0);
+    const md = readFileSync(path.join(out, "prod", "plan.md"), "utf8");
+    expect(md).toMatch(/^### Plan for stack `prod`\n/);
+    const problems = md.indexOf("#### Problems and warnings");
+    expect(problems).toBeGreaterThan(0);
+    expect(md.indexOf("#### What will happen to your servers")).toBeGreaterThan(problems);
+    expect(md).toContain("switches SSH password and keyboard-interactive login off");
+    expect(md).toContain("reboots the host when the driver was installed or changed");
+    expect(md).not.toContain("PLACEHOLDER");
   }, 60_000);
 
   it("lists every problem of a bad stack file and exits 1 without writing anything", () => {

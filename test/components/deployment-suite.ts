@@ -5,7 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { renderFiles } from "../../core/render/files";
+import { renderTarget } from "../../core/render/target";
+import { dockerPart } from "../../core/plan/docker";
+import { BOOTSTRAP_STEPS } from "../../core/render/host-bootstrap";
 import { CONTAINER, REMOTE_COMMAND, REMOTE_IMAGE, type StackRun, argv, plaintextOccurrences, runStack } from "./stack-harness";
 
 export function describeDeployment(stack: string, expectedArgv: Readonly<Record<string, readonly string[]>>): void {
@@ -31,26 +33,30 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
       }
     });
 
-    it("gives each host a GpuHost, a VllmServer and their children with names derived from the host", () => {
+    it("gives each host a GpuHost, a VllmServer and their children with names derived from the component and the host", () => {
       for (const host of run.plan.hosts) {
-        expect(run.byName(host.name).type).toBe("hybrid:host:GpuHost");
-        expect(run.byName(`${host.name}-engine`).type).toBe("hybrid:engine:VllmServer");
-        expect(run.byName(`${host.name}-verify-gpus`).parent).toBe(`hybrid:host:GpuHost::${host.name}`);
-        expect(run.byName(`${host.name}-engine-container`).parent).toBe(`hybrid:engine:VllmServer::${host.name}-engine`);
+        const h = `${stack}-${host.name}`;
+        expect(run.byName(h).type).toBe("hybrid:host:GpuHost");
+        expect(run.byName(`${h}-engine`).type).toBe("hybrid:engine:VllmServer");
+        expect(run.byName(`${h}-verify-gpus`).parent).toBe(`hybrid:host:GpuHost::${h}`);
+        expect(run.byName(`${h}-engine-container`).parent).toBe(`hybrid:engine:VllmServer::${h}-engine`);
       }
     });
 
     it("runs exactly the planned engine argv on every host", () => {
-      const actual = Object.fromEntries(run.plan.hosts.map((h) => [h.name, argv(run.byName(`${h.name}-engine-container`))]));
+      const actual = Object.fromEntries(run.plan.hosts.map((h) => [h.name, argv(run.byName(`${stack}-${h.name}-engine-container`))]));
       expect(actual).toEqual(expectedArgv);
     });
 
     it("asks for the planned GPUs and shared memory for the engine", () => {
       for (const host of run.plan.hosts) {
-        const c = run.byName(`${host.name}-engine-container`).inputs;
+        const c = run.byName(`${stack}-${host.name}-engine-container`).inputs;
         expect(c["gpus"]).toBe("all");
         expect(c["shmSize"]).toBe(host.gpuCount > 1 ? 16384 : 4096);
         expect(c["restart"]).toBe("unless-stopped");
+        // The watchdog on the host restarts a hung engine: it finds it, and its policy, by these labels.
+        const labels = Object.fromEntries((c["labels"] as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+        expect(Object.keys(labels).some((k) => k.includes("watchdog"))).toBe(true);
         expect(c["logOpts"]).toEqual({ "max-size": "100m", "max-file": "5" });
         expect((c["healthcheck"] as { tests: string[] }).tests.join(" ")).toContain(`http://127.0.0.1:8000/health`);
       }
@@ -66,10 +72,11 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
       const published = run.ofType(CONTAINER).flatMap((c) => (c.inputs["ports"] as { external: number; ip?: string }[] | undefined ?? []).map((p) => ({ name: c.name, ...p })));
       const router = published.filter((p) => p.name === `${stack}-router-container`);
       expect(router).toEqual([{ name: `${stack}-router-container`, external: 4000, internal: 4000 }]);
-      for (const host of run.plan.hosts) {
-        const ports = published.filter((p) => p.name === `${host.name}-engine-container`);
+      for (const host of dockerPart(run.plan).hosts) {
+        const name = `${stack}-${host.name}-engine-container`;
+        const ports = published.filter((p) => p.name === name);
         if (host.runsRouter) expect(ports).toEqual([]);
-        else expect(ports).toEqual([{ name: `${host.name}-engine-container`, external: 8000, internal: 8000, ip: host.endpoint.publishOn!.address }]);
+        else expect(ports).toEqual([{ name, external: 8000, internal: 8000, ip: host.endpoint.publishOn!.address }]);
       }
     });
 
@@ -77,14 +84,16 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
       for (const cmd of run.ofType(REMOTE_COMMAND)) {
         const triggers = cmd.inputs["triggers"] as string[];
         for (const t of triggers) expect(t).toMatch(/^[a-f0-9]{64}$/);
-        // verify-gpus re-runs after any step changes; every other step only after its own.
-        expect(triggers).toHaveLength(cmd.name.endsWith("-verify-gpus") ? 9 : 1);
-        expect(cmd.inputs["stdin"]).toMatch(/^#!\/usr\/bin\/env bash/);
+        // verify-gpus and the reboot check re-run after any step changes (the reboot check reboots only when the driver needs it); every other step only after its own.
+        expect(triggers).toHaveLength(cmd.name.endsWith("-verify-gpus") || cmd.name.endsWith("-reboot-if-required") ? BOOTSTRAP_STEPS.length : 1);
+        // The benchmark's stdin starts with the engine key (secret as a whole); every other step's is its script.
+        if (cmd.name.endsWith("-benchmark-run")) expect(cmd.inputs["stdin"]).toBe("[secret]");
+        else expect(cmd.inputs["stdin"]).toMatch(/^#!\/usr\/bin\/env bash/);
       }
     });
 
     it("never puts a credential in plain text in any resource input, rendered file or stack output", () => {
-      const files = renderFiles(run.plan);
+      const files = renderTarget(run.plan).files;
       const templates = run.ofType(REMOTE_COMMAND).map((c) => c.rawInputs["stdin"]);
       const publicOutputs = Object.fromEntries(Object.entries(run.outputs).filter(([k]) => k !== "masterKey"));
       expect(Object.keys(run.canaries).length).toBeGreaterThanOrEqual(2);
@@ -103,13 +112,13 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
       for (const s of run.plan.router.secretEnv) {
         expect(JSON.stringify(routerEnvs)).toContain(`${s.env}=${run.canaries[s.configKey]}`);
       }
-      expect(JSON.stringify(run.byName(`${run.plan.hosts[0]!.name}-preflight`).rawInputs["connection"])).toContain(run.canaries[run.plan.spec.access.ssh_private_key_secret]!);
+      expect(JSON.stringify(run.byName(`${stack}-${run.plan.hosts[0]!.name}-preflight`).rawInputs["connection"])).toContain(run.canaries[run.plan.spec.access.ssh_private_key_secret]!);
     });
 
     it("uploads the rendered LiteLLM config into the router container and exposes the model names", () => {
       const uploads = run.byName(`${stack}-router-container`).inputs["uploads"] as { file: string; content: string }[];
       expect(uploads.map((u) => u.file)).toEqual(["/app/config.yaml"]);
-      expect(uploads[0]!.content).toBe(renderFiles(run.plan)["router/litellm-config.yaml"]);
+      expect(uploads[0]!.content).toBe(renderTarget(run.plan).files["router/litellm-config.yaml"]);
       expect(run.outputs["modelNames"]).toEqual(run.plan.router.modelNames);
       expect(run.outputs["routerUrl"]).toBe(`http://${run.plan.hosts[0]!.address}:4000`);
     });
@@ -123,9 +132,10 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
 
     it("downloads the weights into the host cache before the engine container is (re)created", () => {
       for (const host of run.plan.hosts) {
-        const prefetch = run.byName(`${host.name}-engine-prefetch-weights`);
-        expect(prefetch.parent).toBe(`hybrid:engine:VllmServer::${host.name}-engine`);
-        expect(run.byName(`${host.name}-engine-container`).dependsOn).toContain(`command:remote:Command::${host.name}-engine-prefetch-weights`);
+        const h = `${stack}-${host.name}`;
+        const prefetch = run.byName(`${h}-engine-prefetch-weights`);
+        expect(prefetch.parent).toBe(`hybrid:engine:VllmServer::${h}-engine`);
+        expect(run.byName(`${h}-engine-container`).dependsOn).toContain(`command:remote:Command::${h}-engine-prefetch-weights`);
         const create = String(prefetch.inputs["create"]);
         // The create line carries the HF token when the stack has one, so it is secret as a whole.
         if (run.plan.spec.access.hf_token_secret) expect(create).toBe("[secret]");
@@ -136,7 +146,7 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
 
     it("waits for the host after the driver step's reboot with the script in templates/local", () => {
       for (const host of run.plan.hosts) {
-        const wait = run.byName(`${host.name}-wait-for-reboot`);
+        const wait = run.byName(`${stack}-${host.name}-wait-for-reboot`);
         expect(wait.inputs["stdin"]).toBe(readFileSync(`${__dirname}/../../templates/local/wait-for-reboot.sh`, "utf8"));
       }
     });

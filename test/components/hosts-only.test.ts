@@ -16,7 +16,7 @@ describe("workloads: false", () => {
   it("bootstraps and verifies the hosts and deploys nothing on Docker", () => {
     const types = new Set(run.resources.map((r) => r.type));
     expect(types.has("hybrid:host:GpuHost")).toBe(true);
-    expect(run.resources.some((r) => r.name === "gpu-1-verify-gpus")).toBe(true);
+    expect(run.resources.some((r) => r.name === "hosts-gpu-1-verify-gpus")).toBe(true);
     expect([...types].filter((t) => t.startsWith("docker:") || t.startsWith("pulumi:providers:docker"))).toEqual([]);
     expect(run.outputs["routerUrl"]).toBeUndefined();
     expect(run.outputs["modelNames"]).toEqual([]);

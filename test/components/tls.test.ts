@@ -27,18 +27,18 @@ describe("router behind TLS", () => {
 
   it("publishes 80 and 443 on the edge and nothing on the router", () => {
     expect(byName("tls-router-container").inputs["ports"]).toEqual([]);
-    expect(byName("tls-edge-container").inputs["ports"]).toEqual([{ internal: 80, external: 80 }, { internal: 443, external: 443 }]);
-    expect(byName("tls-edge-container-image").inputs["name"]).toBe("caddy:2.11.9");
+    expect(byName("tls-router-edge").inputs["ports"]).toEqual([{ internal: 80, external: 80 }, { internal: 443, external: 443 }]);
+    expect(byName("tls-router-edge-image").inputs["name"]).toBe("caddy:2.11.9");
     expect(run.outputs["routerUrl"]).toBe("https://inference.example.co.uk");
   });
 
   it("opens 80 and 443, not the router port, in the host firewall", () => {
-    expect(byName("gpu-1-firewall").inputs["create"]).toContain("HI_ROUTER_PORT='80,443'");
+    expect(byName("tls-gpu-1-firewall").inputs["create"]).toContain("HI_ROUTER_PORT='80,443'");
   });
 
   it("proxies the domain to the router on the private network, with the provided certificate", () => {
     // One secret element makes Pulumi mark the whole uploads list secret.
-    const wrapped = byName("tls-edge-container").rawInputs["uploads"] as { secret: { file: string; content: string; permissions?: string }[] };
+    const wrapped = byName("tls-router-edge").rawInputs["uploads"] as { secret: { file: string; content: string; permissions?: string }[] };
     const uploads = wrapped.secret;
     const caddyfile = uploads.find((u) => u.file === "/etc/caddy/Caddyfile")!.content as string;
     expect(caddyfile).toContain("inference.example.co.uk {\n\ttls /etc/caddy/certs/fullchain.pem /etc/caddy/certs/privkey.pem\n\treverse_proxy tls-router:4000 {");

@@ -74,10 +74,21 @@ describe("stack-file loader under random input", () => {
     }), { numRuns: 1500 });
   });
 
-  it("says where the YAML is broken", () => {
+  it("says where the YAML is broken: the bracket left open, not the end of the file", () => {
     const r = load("config:\n  hybrid-inference:hosts: [unclosed\n");
     expect(r.ok).toBe(false);
     expect(r.issues[0]?.path).toBe("Pulumi.fuzz.yaml");
-    expect(r.issues[0]?.message).toMatch(/^is not valid YAML: .*line 3/);
+    expect(r.issues[0]?.message).toBe("is not valid YAML at line 2, column 27: the list opened with [ here is never closed with ]");
+    expect(r.issues[0]?.excerpt).toBe("   2 |   hybrid-inference:hosts: [unclosed\n     |                           ^");
+  });
+
+  it("explains every YAML error of random text with a line and a non-empty excerpt", () => {
+    fc.assert(fc.property(fc.string({ maxLength: 200, unit: fc.constantFrom("a", ":", " ", "\n", "\t", "-", "[", "]", "{", "}", "\"", "'", "#", "&", "*", "@", "|", ">") }), (text) => {
+      const r = load(`config:\n  ${text}`);
+      const yaml = r.issues.find((i) => i.message.startsWith("is not valid YAML"));
+      if (!yaml || !yaml.message.startsWith("is not valid YAML at line")) return;
+      expect(yaml.excerpt).toMatch(/^ *\d+ \| .*\n *\| *\^$/);
+      expect(yaml.message).not.toMatch(/compact mappings|implicit keys|block collection/i);
+    }), { numRuns: 1000, seed: 7 });
   });
 });

@@ -6,7 +6,7 @@ import type { GpuTier, TrafficShape } from "../../core/costs/types";
 
 /** £300/month, carries 3B tokens/month at peak (2B/month average under a steady 1.5x peak). */
 export const TIER: GpuTier = {
-  gpu: "rtx-4090", gpuCount: 1, quantization: "bf16", tensorParallel: 1, replicas: 1, rentGbp: 300,
+  gpu: "rtx-4090", gpuCount: 1, quantization: "bf16", tensorParallel: 1, replicas: 1, contextTokens: 32768, rentGbp: 300,
   decodeTokensPerSecond: 1000, singleStreamTokensPerSecond: 100, peakTokensPerMonth: 3e9,
 };
 
@@ -41,6 +41,7 @@ export function handSetup(h: HandSetup): CostSetup {
     model: requireModel("qwen2.5-7b-instruct"),
     request: { avgInputTokens: 975, avgOutputTokens: 325 },
     managed: MANAGED_PRICES.find((p) => p.model === "qwen2.5-7b-instruct" && p.provider === "together_ai")!,
+    managedChoice: { chosen: MANAGED_PRICES.find((p) => p.model === "qwen2.5-7b-instruct" && p.provider === "together_ai")!, basis: "asked", alternatives: [] },
     frontier: FRONTIER_PRICES.find((p) => p.id === "claude-sonnet-4-5")!,
     ctx: {
       shape, inputShare: 0.75, hardShare, fineTunes, engineerGbpPerHour: rate, usdPerGbp: 1,

@@ -29,7 +29,7 @@ const syntheticTier = fc.record({
   rentGbp: fc.double({ min: 20, max: 3000, noNaN: true }),
   peakTokensPerMonth: fc.double({ min: 1e7, max: 5e10, noNaN: true }),
 }).map(({ rentGbp, peakTokensPerMonth }): GpuTier => ({
-  gpu: "rtx-4090", gpuCount: 1, quantization: "bf16", tensorParallel: 1, replicas: 1, rentGbp,
+  gpu: "rtx-4090", gpuCount: 1, quantization: "bf16", tensorParallel: 1, replicas: 1, contextTokens: 8192, rentGbp,
   decodeTokensPerSecond: 1, singleStreamTokensPerSecond: 1, peakTokensPerMonth,
 }));
 

@@ -9,7 +9,8 @@ import { stringify as stringifyYaml } from "yaml";
 import { MASKED_SECRET } from "../../core/config/source";
 import { STACK_KEYS } from "../../core/config/schema";
 import { loadPlan } from "../../core/load";
-import type { HostPlan } from "../../core/plan/types";
+import type { HostBootstrapParams, HostPlan } from "../../core/plan/types";
+import { dockerPart } from "../../core/plan/docker";
 import { rawConfig } from "../fixtures";
 import type { ReadyHostOptions } from "./ssh-host";
 import { PROJECT } from "./toolchain";
@@ -45,20 +46,20 @@ export function schemaHasWorkloads(): boolean {
   return "workloads" in STACK_KEYS;
 }
 
-/** The planned host (its bootstrap parameters), from the same values the stack file holds. */
-export function loopbackHostPlan(values: Record<string, unknown>): HostPlan {
+/** The planned host and its bootstrap parameters, from the same values the stack file holds. */
+export function loopbackHostPlan(values: Record<string, unknown>): HostPlan & { readonly bootstrap: HostBootstrapParams } {
   const v: Record<string, unknown> = { ...values };
   for (const k of LOOPBACK_SECRETS) v[k] = MASKED_SECRET;
   // Plan without `workloads` while the schema does not know it yet: it does not change the hosts.
   if (!schemaHasWorkloads()) delete v["workloads"];
   const { plan, issues } = loadPlan(rawConfig(v, [...LOOPBACK_SECRETS], LOOPBACK_STACK));
   const host = plan?.hosts[0];
-  if (!host) throw new Error(`the loopback test stack does not plan: ${JSON.stringify(issues, null, 2)}`);
-  return host;
+  if (!plan || !host) throw new Error(`the loopback test stack does not plan: ${JSON.stringify(issues, null, 2)}`);
+  return { ...host, bootstrap: dockerPart(plan).hosts[0]!.bootstrap };
 }
 
 /** What the fake host must look like for this plan: the declared cards and driver, ready. */
-export function readyHostOptions(host: HostPlan): ReadyHostOptions {
+export function readyHostOptions(host: HostPlan & { readonly bootstrap: HostBootstrapParams }): ReadyHostOptions {
   const b = host.bootstrap;
   return {
     user: host.sshUser,

@@ -85,3 +85,13 @@ describe("gitops-init", () => {
     expect(init("--stacks", "dev").stderr).toContain("--provider is required");
   });
 });
+
+describe("gitops-init --help", () => {
+  it("prints what it writes and its options, and exits 0", () => {
+    const r = init("--help");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^usage: npx tsx cli\/gitops-init\.ts --provider github\|gitlab/);
+    expect(r.stdout).toContain("--backend cloud|self-managed");
+  });
+});

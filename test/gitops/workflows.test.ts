@@ -78,19 +78,26 @@ describe("GitHub: pull request preview", () => {
     expect(wf.permissions).toEqual({ contents: "read", "pull-requests": "write" });
   });
 
-  it("previews each stack with the policy pack, comments the preview and the plan report", () => {
+  it("previews each stack with the policy pack, plans it against the base branch, and comments plan.md with the diff", () => {
     expect(Object.keys(wf.jobs)).toEqual(STACKS.map((s) => `preview-${s}`));
     for (const stack of STACKS) {
       const job = wf.jobs[`preview-${stack}`]!;
       expect(job.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
+      // The test merge commit and its parents: HEAD^1 is the base branch's tip.
+      expect(job.steps[0]!.with).toMatchObject({ "fetch-depth": 2 });
       const plan = job.steps.find((s) => s.id === "plan")!;
-      expect(plan.run).toBe('npm run plan -- --stack "${STACK}"');
+      expect(plan.run).toContain('npm run plan -- --stack "${STACK}" --against HEAD^1 2>&1 | tee "${RUNNER_TEMP}/plan-output.txt"');
+      expect(plan.run!.split("\n")[0]).toBe("set -o pipefail");
       expect(plan.env).toEqual({ STACK: stack });
       const preview = pulumiStep(job, "preview");
       expect(preview.with).toMatchObject({ command: "preview", "stack-name": stack, "work-dir": ".", "comment-on-pr": true, policyPacks: "policy" });
-      const comment = job.steps[job.steps.indexOf(preview) + 1]!;
+      const artifact = job.steps.find((s) => s.uses === "actions/upload-artifact@v4")!;
+      expect(artifact.with).toMatchObject({ name: `plan-${stack}`, path: `out/${stack}/` });
+      const comment = job.steps[job.steps.length - 1]!;
+      expect(comment.if).toBe("!cancelled() && (steps.plan.outcome == 'success' || steps.plan.outcome == 'failure')");
       expect(comment.env).toMatchObject({ STACK: stack, GH_TOKEN: "${{ github.token }}" });
-      expect(comment.run).toContain('report="out/${STACK}/plan.txt"');
+      expect(comment.run).toContain('"${dir}/plan.md"');
+      expect(comment.run).toContain('"${dir}/plan.diff"');
       expect(comment.run).toContain("gh api --method POST");
       // A preview never joins the stack's apply group: it would replace a pending apply.
       expect(job.concurrency!.group).toBe(`pulumi-preview-${stack}-\${{ github.event.pull_request.number }}`);
@@ -241,11 +248,12 @@ describe("GitLab CI", () => {
     ]);
   });
 
-  it("previews each stack with the policy pack on merge requests and keeps the reports", () => {
+  it("previews each stack with the policy pack on merge requests, plans it against the target branch and keeps the reports", () => {
     for (const stack of STACKS) {
       const j = job(`preview:${stack}`);
       expect(j.rules).toEqual([{ if: '$CI_PIPELINE_SOURCE == "merge_request_event"' }]);
-      expect(j.script.join("\n")).toContain('npm run plan -- --stack "$STACK"');
+      expect((j as unknown as { variables: Record<string, string> }).variables).toEqual({ STACK: stack, GIT_DEPTH: "0" });
+      expect(j.script.join("\n")).toContain('npm run plan -- --stack "$STACK" --against "${CI_MERGE_REQUEST_TARGET_BRANCH_SHA:-$CI_MERGE_REQUEST_DIFF_BASE_SHA}" 2>&1 | tee plan-output.txt');
       expect(j.script.join("\n")).toContain('pulumi preview --stack "$STACK" --policy-pack policy');
       expect(j.after_script!.join("\n")).toContain("/merge_requests/");
     }

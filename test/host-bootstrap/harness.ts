@@ -26,7 +26,7 @@ export const TEMPLATES = hostTemplatesDir();
 const SAFE_TOOLS = [
   "bash", "cat", "sed", "grep", "awk", "cut", "tr", "head", "tail", "sort", "uniq", "wc", "mkdir",
   "rm", "mv", "cp", "chmod", "touch", "stat", "sha256sum", "mktemp", "dirname", "basename", "cmp",
-  "tee", "install", "paste", "python3", "env", "base64",
+  "tee", "install", "paste", "python3", "env", "base64", "od", "date", "comm", "gzip",
 ];
 
 function which(tool: string): string {

@@ -11,6 +11,9 @@ const SCRIPT = renderScript(path.join("engine", "prefetch-weights.sh"));
 const env = {
   HI_ENGINE_IMAGE: "vllm/vllm-openai:v0.33.0",
   HI_CACHE_DIR: "/var/lib/hybrid-inference/models",
+  HI_ENGINE_CACHE_DIR: "/var/lib/hybrid-inference/models",
+  HI_ENGINE_CACHE_MOUNT: "/root/.cache/huggingface",
+  HI_HUB_CACHE: "/root/.cache/huggingface/hub",
   HI_MODEL_REPO: "Qwen/Qwen2.5-7B-Instruct",
   HI_ADAPTER_REPOS: "acme/support-lora,acme/legal-lora",
 };
@@ -27,9 +30,10 @@ describe("prefetch-weights", () => {
     const r = sb.runText(SCRIPT, { ...env, HF_TOKEN: "hf_canary" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const [run] = sb.calls("docker");
+    const run = sb.calls("docker").find((c) => c[1] === "run");
     expect(run?.slice(0, 3)).toEqual(["docker", "run", "--rm"]);
     expect(run).toEqual(expect.arrayContaining(["--volume", "/var/lib/hybrid-inference/models:/root/.cache/huggingface", "--entrypoint", "python3", "vllm/vllm-openai:v0.33.0"]));
+    expect(run).toEqual(expect.arrayContaining(["--env", "HF_HUB_CACHE=/root/.cache/huggingface/hub", "--env", "HUGGINGFACE_HUB_CACHE=/root/.cache/huggingface/hub"]));
     expect(run?.slice(-3)).toEqual(["Qwen/Qwen2.5-7B-Instruct", "acme/support-lora", "acme/legal-lora"]);
     // The token reaches Docker by name from the environment, never as an argument.
     expect(run?.join(" ")).not.toContain("hf_canary");
@@ -57,6 +61,9 @@ describe("prefetch-weights", () => {
     expect(step.env).toEqual({
       HI_ENGINE_IMAGE: "vllm/vllm-openai:v0.33.0",
       HI_CACHE_DIR: "/var/lib/hybrid-inference/models",
+      HI_ENGINE_CACHE_DIR: "/var/lib/hybrid-inference/models",
+      HI_ENGINE_CACHE_MOUNT: "/root/.cache/huggingface",
+      HI_HUB_CACHE: "/root/.cache/huggingface/hub",
       HI_MODEL_REPO: plan!.engine.hfRepo,
     });
     const command = prefetchCommand(step, "hf_canary", renderStepCommand);

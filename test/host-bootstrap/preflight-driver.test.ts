@@ -116,7 +116,7 @@ describe("nvidia-driver", () => {
     );
   }
 
-  it("installs the -open headless server packages for Blackwell and asks for a reboot", () => {
+  it("falls back to DKMS (the -open headless server packages for Blackwell) on a kernel without a prebuilt-module metapackage, and asks for a reboot", () => {
     sb.set("apt-cache-all", "");
     driverInstallBrings("nvidia-headless-575-server-open", "575", "open", "575.57.08");
     const r = sb.runStep("nvidia-driver", blackwell);
@@ -141,13 +141,13 @@ describe("nvidia-driver", () => {
     expect(again.stdout).toContain("HI_REBOOT_REQUIRED=1");
   });
 
-  it("skips when the branch (or newer) is installed and loaded", () => {
+  it("skips when the branch is installed and loaded", () => {
     sb.installed("nvidia-dkms-580-server-open 580.95.05-0ubuntu0.24.04.2", "libnvidia-compute-580-server 580.95.05-0ubuntu0.24.04.2");
     sb.file(
       "proc/driver/nvidia/version",
       "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.95.05  Release Build  (dvs-builder@U16-I3-B03-4-3)\n",
     );
-    const r = sb.runStep("nvidia-driver", blackwell);
+    const r = sb.runStep("nvidia-driver", { ...blackwell, HI_DRIVER_BRANCH: "580" });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("nothing to do");
     expect(r.stdout).not.toContain("HI_REBOOT_REQUIRED");
@@ -232,6 +232,16 @@ describe("reboot-if-required", () => {
     const lines = r.stdout.split("\n");
     expect(lines).toContain("HI_REBOOT_SCHEDULED=1");
     expect(lines).toContain("HI_BOOT_ID=11111111-1111-1111-1111-111111111111");
+  });
+
+  it("reboots for a driver/library version mismatch it finds itself, with no marker from the driver step", () => {
+    // e.g. libraries upgraded out of band: the decision comes from the host's state, not from what changed
+    sb.installed("linux-modules-nvidia-580-server-open-6.8.0-45-generic 6.8.0-45.45", "libnvidia-compute-580-server 580.105.08-0ubuntu1");
+    sb.file("proc/driver/nvidia/version", "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.95.05  Release Build\n");
+    const r = sb.runStep("reboot-if-required", { HI_DRIVER_BRANCH: "580" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("rebooting in about 5 seconds: loaded NVIDIA module 580.95.05 differs from installed driver 580.105.08");
+    expect(r.stdout.split("\n")).toContain("HI_REBOOT_SCHEDULED=1");
   });
 
   it("reboots when the driver is installed but not loaded", () => {

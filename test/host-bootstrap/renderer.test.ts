@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import {
   BOOTSTRAP_STEPS,
-  cidrProblem,
+  DISRUPTIVE_STEPS,
+  hostSteps,
   makeStep,
   parseGpuInventory,
   renderCloudInit,
@@ -48,7 +49,11 @@ describe("renderHostBootstrap", () => {
     const steps = renderHostBootstrap(base);
     expect(steps.map((s) => s.name)).toEqual([...BOOTSTRAP_STEPS]);
     for (const s of steps) expect(s.script).toBe(renderScript(path.join(TEMPLATES, `${s.name}.sh`)));
-    expect(Object.fromEntries(steps.map((s) => [s.name, s.env]))).toEqual({
+    const { "engine-watchdog": watchdog, ...envs } = Object.fromEntries(steps.map((s) => [s.name, s.env]));
+    expect(Object.keys(watchdog ?? {}).sort()).toEqual(["HI_WATCHDOG_INTERVAL_S", "HI_WATCHDOG_PROGRAM_GZ"]);
+    expect(watchdog?.HI_WATCHDOG_INTERVAL_S).toBe("30");
+    expect(gunzipSync(Buffer.from(watchdog?.HI_WATCHDOG_PROGRAM_GZ ?? "", "base64")).toString("utf8")).toBe(renderScript(path.join("engine", "engine-watchdog.sh")));
+    expect(envs).toEqual({
       preflight: { HI_CACHE_DIR: "/var/lib/hybrid-inference/models", HI_MIN_FREE_GB: "200" },
       "nvidia-driver": { HI_DRIVER_BRANCH: "575", HI_OPEN_KERNEL_MODULES: "true" },
       "reboot-if-required": { HI_DRIVER_BRANCH: "575" },
@@ -63,7 +68,7 @@ describe("renderHostBootstrap", () => {
         HI_ENGINE_PORT: "",
         HI_ENGINE_ALLOWED_SOURCES: "",
       },
-      "cache-dir": { HI_CACHE_DIR: "/var/lib/hybrid-inference/models" },
+      "cache-dir": { HI_CACHE_DIR: "/var/lib/hybrid-inference/models", HI_COMPILE_CACHE_DIRS: "compile-cache/vllm,compile-cache/flashinfer" },
       "verify-gpus": { HI_GPU_COUNT: "2", HI_GPU_NAME: "NVIDIA GeForce RTX 5090", HI_DRIVER_BRANCH: "575" },
     });
   });
@@ -104,7 +109,7 @@ describe("renderHostBootstrap", () => {
           "gpu.minDriverBranch must be a whole number from 100 to 999, got 57.5",
           "cacheDir must be an absolute path",
           "adminCidrs must list at least one CIDR \\(the firewall would otherwise lock out SSH\\)",
-          'router.allowedCidrs\\[0\\] "10.0.0.1/8": host bits set after /8',
+          'router.allowedCidrs\\[0\\] "10.0.0.1/8": has host bits set after /8',
           "router port 22 is the SSH port",
         ].join("[\\s\\S]*"),
       ),
@@ -117,22 +122,64 @@ describe("renderHostBootstrap", () => {
   });
 });
 
-describe("cidrProblem", () => {
-  it.each(["10.0.0.0/8", "203.0.113.7", "0.0.0.0/0", "::/0", "2001:db8::/32", "2001:db8::1", "::ffff:192.0.2.0/120", "fe80::/10"])(
-    "accepts %s",
-    (c) => expect(cidrProblem(c)).toBeNull(),
-  );
-  it.each([
-    ["10.0.0.1/8", "host bits"],
-    ["2001:db8::1/32", "host bits"],
-    ["::ffff:192.0.2.1/120", "host bits"],
-    ["10.0.0.0/33", "prefix length"],
-    ["2001:db8::/129", "prefix length"],
-    ["10.0.0.0/", "prefix length"],
-    ["300.0.0.0/8", "not an IPv4"],
-    ["example.com", "not an IPv4"],
-    ["$(id)", "not an IPv4"],
-  ])("rejects %s (%s)", (c, why) => expect(cidrProblem(c)).toContain(why));
+describe("the driver the hosts hold", () => {
+  const env = (p: HostBootstrapParams, step: string): Readonly<Record<string, string>> | undefined => renderHostBootstrap(p).find((s) => s.name === step)?.env;
+
+  it("installs, reboots for and verifies the plan's branch; a refresh label reaches the driver step only", () => {
+    const p: HostBootstrapParams = { ...base, driver: { branch: 590, refresh: "2026-12-01" } };
+    expect(env(p, "nvidia-driver")).toEqual({ HI_DRIVER_BRANCH: "590", HI_OPEN_KERNEL_MODULES: "true", HI_DRIVER_REFRESH: "2026-12-01" });
+    expect(env(p, "reboot-if-required")).toEqual({ HI_DRIVER_BRANCH: "590" });
+    expect(env(p, "verify-gpus")).toMatchObject({ HI_DRIVER_BRANCH: "590" });
+    // without a driver setting: the card's minimum, as before
+    expect(env(base, "nvidia-driver")).toEqual({ HI_DRIVER_BRANCH: "575", HI_OPEN_KERNEL_MODULES: "true" });
+  });
+
+  it("passes the engine image and its CUDA requirement to the card check when the plan knows it", () => {
+    const image = { repository: "vllm/vllm-openai", tag: "v0.33.0", digest: `sha256:${"a".repeat(64)}` };
+    expect(env({ ...base, engineImage: { image, cudaRequirement: "cuda>=13.0" } }, "verify-gpus")).toMatchObject({
+      HI_ENGINE_IMAGE: `vllm/vllm-openai:v0.33.0@sha256:${"a".repeat(64)}`, HI_CUDA_REQUIREMENT: "cuda>=13.0",
+    });
+    expect(env({ ...base, engineImage: { image, cudaRequirement: null } }, "verify-gpus")).not.toHaveProperty("HI_CUDA_REQUIREMENT");
+  });
+
+  it("refuses a branch below the card's minimum, a bad refresh label and an unreadable CUDA requirement", () => {
+    const image = { repository: "vllm/vllm-openai", tag: "v0.33.0" };
+    expect(() => renderHostBootstrap({ ...base, driver: { branch: 570, refresh: "a b" }, engineImage: { image, cudaRequirement: "13.0" } })).toThrowError(
+      new RegExp([
+        'driver.branch 570 is below 575, the oldest branch for "NVIDIA GeForce RTX 5090"',
+        'driver.refresh must be 1-64 letters, digits and ._:-, got "a b"',
+        'engineImage.cudaRequirement must start with a term like cuda>=13.0, got "13.0"',
+      ].join("[\\s\\S]*")));
+  });
+});
+
+describe("hostSteps: what re-runs what, and what may interrupt serving", () => {
+  it("re-runs the reboot check and the card check after any step changes, every other step after its own change only", () => {
+    const steps = hostSteps(base);
+    const changed = hostSteps({ ...base, adminCidrs: ["198.51.100.0/24"] });
+    for (const [i, s] of steps.entries()) {
+      const reruns = JSON.stringify(s.triggers) !== JSON.stringify(changed[i]!.triggers);
+      expect(reruns, s.name).toBe(["firewall", "reboot-if-required", "verify-gpus"].includes(s.name));
+    }
+    const reboot = steps.find((s) => s.name === "reboot-if-required")!;
+    expect(reboot.triggers).toEqual(steps.map((s) => s.sha256));
+    expect(reboot.rebootAfter).toBe(true);
+    expect(steps.filter((s) => s.rebootAfter).map((s) => s.name)).toEqual(["reboot-if-required"]);
+  });
+
+  it("re-runs the reboot check when only the driver's refresh label changes", () => {
+    const before = hostSteps({ ...base, driver: { branch: 575 } });
+    const after = hostSteps({ ...base, driver: { branch: 575, refresh: "r1" } });
+    const triggers = (steps: typeof before, name: string): readonly string[] => steps.find((s) => s.name === name)!.triggers;
+    expect(triggers(after, "nvidia-driver")).not.toEqual(triggers(before, "nvidia-driver"));
+    expect(triggers(after, "reboot-if-required")).not.toEqual(triggers(before, "reboot-if-required"));
+    expect(triggers(after, "docker")).toEqual(triggers(before, "docker"));
+  });
+
+  it("marks the steps that may interrupt serving (driver, reboot, Docker restart) for a rollout to drain first", () => {
+    expect(hostSteps(base).filter((s) => s.disruptsServing).map((s) => s.name)).toEqual([...DISRUPTIVE_STEPS]);
+    expect(DISRUPTIVE_STEPS).toEqual(["nvidia-driver", "reboot-if-required", "docker"]);
+  });
 });
 
 describe("step hash", () => {

@@ -184,6 +184,37 @@ describe("cache-dir", () => {
     expect(statSync(dir).mode & 0o777).toBe(0o755);
   });
 
+  describe("compile caches", () => {
+    const withCaches = { ...env, HI_COMPILE_CACHE_DIRS: "compile-cache/vllm,compile-cache/flashinfer" };
+
+    it("creates each compile cache under the model cache, root-owned 0755, where the engine mounts them", () => {
+      const r = sb.runStep("cache-dir", withCaches);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      for (const sub of ["compile-cache/vllm", "compile-cache/flashinfer"]) {
+        const st = statSync(path.join(sb.root, "var/lib/hybrid-inference/models", sub));
+        expect(st.isDirectory(), sub).toBe(true);
+        expect(st.mode & 0o777, sub).toBe(0o755);
+      }
+      expect(r.stdout).toContain("compile caches ready: compile-cache/vllm compile-cache/flashinfer under /var/lib/hybrid-inference/models");
+    });
+
+    it("keeps what a previous engine compiled: a re-run leaves the caches' contents alone", () => {
+      sb.file("var/lib/hybrid-inference/models/compile-cache/vllm/torch_compile_cache/abc123/rank_0_0/model", "compiled");
+      expect(sb.runStep("cache-dir", withCaches).status).toBe(0);
+      expect(sb.read("var/lib/hybrid-inference/models/compile-cache/vllm/torch_compile_cache/abc123/rank_0_0/model")).toBe("compiled");
+    });
+
+    it("refuses a symbolic link or a file where a cache belongs, and paths that leave the model cache", () => {
+      sb.file("var/lib/hybrid-inference/models/compile-cache/flashinfer", "not a directory");
+      let r = sb.runStep("cache-dir", withCaches);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain("/var/lib/hybrid-inference/models/compile-cache/flashinfer exists and is not a plain directory");
+      r = sb.runStep("cache-dir", { ...env, HI_COMPILE_CACHE_DIRS: "../../etc" });
+      expect(r.stderr).toContain("HI_COMPILE_CACHE_DIRS must list relative paths");
+    });
+  });
+
   it.each([
     ["/etc", "is a system directory"],
     ["relative/models", "must be an absolute path"],

@@ -20,13 +20,14 @@ describe("the kubernetes target's stack keys", () => {
   });
 
   it("plans the placement for target kubernetes only", () => {
-    expect(loadPlan(rawConfig(k8sValues())).plan?.placement?.groups).toHaveLength(2);
-    expect(loadPlan(rawConfig(validValues())).plan?.placement).toBeUndefined();
+    const k8s = loadPlan(rawConfig(k8sValues())).plan?.target;
+    expect(k8s?.kind === "kubernetes" ? k8s.placement.groups : []).toHaveLength(2);
+    expect(loadPlan(rawConfig(validValues())).plan?.target.kind).toBe("docker");
   });
 
   it("refuses misspelt keys, a single router replica and a bad k3s version, each with its path and a fix", () => {
     const issues = byPath(errorsOf(k8sValues({ kubernetes: { clustr: "k3s", router_replicas: 1, version: "1.36" } })));
-    expect(issues["hybrid-inference:kubernetes"]?.message).toBe('unknown key "clustr"');
+    expect(issues["hybrid-inference:kubernetes.clustr"]?.message).toBe('is not a known key; did you mean "cluster"?');
     expect(issues["hybrid-inference:kubernetes.router_replicas"]?.fix).toBe("use a value of at least 2");
     expect(issues["hybrid-inference:kubernetes.version"]?.message).toBe("must be a k3s release such as v1.36.4+k3s1");
     for (const i of Object.values(issues)) expect(i.fix.length).toBeGreaterThan(0);

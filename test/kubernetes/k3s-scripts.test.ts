@@ -252,7 +252,7 @@ describe("k3s-firewall against stubs", () => {
   it("rejects a peer that is not an address, with the offending value", () => {
     const r = run({ HI_K3S_PEERS: "10.20.0.42,$(reboot)" });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("HI_K3S_PEERS: '$(reboot)' is not an IPv4/IPv6 address or CIDR");
+    expect(r.stderr).toContain("HI_K3S_PEERS: '$(reboot)' is not a valid IPv4/IPv6 address or CIDR");
     expect(sb.calls("ufw")).toEqual([]);
   });
 });

@@ -1,16 +1,18 @@
 import { describe, expect, it } from "vitest";
-import type { DeploymentPlan } from "../../core/plan/types";
-import { weightBytes } from "../../core/plan/memory";
 import { engineContainer } from "../../core/render/containers";
 import { engineArgs } from "../../core/render/engine-args";
 import { renderDevicePlugin } from "../../core/render/kubernetes/device-plugin";
-import { describeSecret, renderKubernetesFiles, resolveSecrets } from "../../core/render/kubernetes/files";
+import { describeSecret, resolveSecrets } from "../../core/render/kubernetes/files";
+import { renderKubernetesTarget } from "../../core/render/kubernetes/target";
 import { placementSummary } from "../../core/render/kubernetes/placement-summary";
-import { groupHosts, kubernetesLitellmConfig } from "../../core/render/kubernetes/router-view";
+import { litellmConfig } from "../../core/render/litellm-config";
+import type { DeploymentPlan } from "../../core/plan/types";
+import type { Placement } from "../../core/plan/types";
 import type { Manifest } from "../../core/render/kubernetes/types";
 import { DEVICE_PLUGIN_IMAGE } from "../../core/render/kubernetes/versions";
 import {
   ENGINE_SECRET, GPU_LABEL, GPU_RESOURCE, ROUTER_SECRET, durationSeconds, kubernetesRouterUrl, renderKubernetesWorkloads, workloadManifests,
+  groupEngineInstance,
 } from "../../core/render/kubernetes/workloads";
 import { DEFAULT_SECRETS } from "../fixtures";
 import { MASKED_SECRET, MIXED_HOSTS, k8sValues, planOf, shippedPlan } from "./fixtures";
@@ -55,6 +57,11 @@ const variants: Record<string, DeploymentPlan> = {
 const cases = Object.entries(variants).map(([name, plan]) => ({ name, plan, w: renderKubernetesWorkloads(plan) }));
 const described = (plan: DeploymentPlan): Manifest<string>[] => workloadManifests(renderKubernetesWorkloads(plan)).map((m) => resolveSecrets(m, describeSecret));
 
+function placementOf(plan: DeploymentPlan): Placement {
+  if (plan.target.kind !== "kubernetes") throw new Error(`${plan.spec.stack} is not a kubernetes plan`);
+  return plan.target.placement;
+}
+
 describe("every manifest validates against the Kubernetes 1.36 API (kubernetes-models 5.x)", () => {
   const all = cases.flatMap(({ name, plan }) => described(plan).map((m) => [`${name}: ${m.kind} ${m.metadata.name}`, m] as const));
   it.each(all)("%s", (_label, m) => {
@@ -77,8 +84,8 @@ describe("every manifest validates against the Kubernetes 1.36 API (kubernetes-m
 });
 
 describe.each(cases)("$name", ({ plan, w }) => {
-  const placement = plan.placement!;
-  const weightsGB = weightBytes(plan.model, plan.engine.quantization, plan.variant) / 1e9;
+  const placement = placementOf(plan);
+  const weightsGB = plan.engine.weightBytes / 1e9;
 
   it("exposes no engine outside the cluster: ClusterIP Services, no node ports, no external IPs", () => {
     expect(w.engines.length).toBe(placement.groups.length);
@@ -119,12 +126,12 @@ describe.each(cases)("$name", ({ plan, w }) => {
 
   it("runs exactly the engine argv of one replica of tensorParallel cards (no second copy of the flags)", () => {
     for (const { group, deployment } of w.engines) {
-      expect(deployment.spec.template.spec.containers[0]!.args).toEqual(engineArgs(plan.engine, { tensorParallel: group.tensorParallel, replicas: 1 }));
+      expect(deployment.spec.template.spec.containers[0]!.args).toEqual(engineArgs(plan.engine, { tensorParallel: group.tensorParallel, dataParallel: 1 }));
     }
   });
 
   it("sets requests on every container and probes sized for the model download", () => {
-    const specs = groupHosts(plan).map((h) => engineContainer(plan, h, weightsGB));
+    const specs = placement.groups.map((g) => engineContainer(plan, groupEngineInstance(g)));
     // What the plan implies for a first start: the weights at the ~50 MB/s containers.ts assumes.
     const downloadSeconds = (weightsGB * 1000) / 50;
     w.engines.forEach(({ deployment }, i) => {
@@ -198,17 +205,17 @@ describe.each(cases)("$name", ({ plan, w }) => {
       }
     }
     for (const s of w.secrets) for (const v of Object.values(s.stringData)) expect(["config", "engine-api-key", "router-master-key"]).toContain(v.kind);
-    expect(JSON.stringify(renderKubernetesFiles(plan))).not.toContain(MASKED_SECRET);
+    expect(JSON.stringify(renderKubernetesTarget(plan).files)).not.toContain(MASKED_SECRET);
   });
 
   it("points the router at each group's Service, weighted by the group's capacity per router pod and worker", () => {
-    const config = kubernetesLitellmConfig(plan);
+    const config = litellmConfig(plan);
     const engines = config.model_list.filter((d) => d.model_name === plan.engine.servedModelName && d.litellm_params.model.startsWith("hosted_vllm/"));
     expect(engines.map((d) => d.litellm_params.api_base)).toEqual(
       placement.groups.map((g) => `http://${g.name}.${plan.spec.kubernetes.namespace}.svc:${plan.engine.port}/v1`));
     engines.forEach((d, i) => {
       const g = placement.groups[i]!;
-      const perPod = Math.max(1, Math.floor(g.routerRpm / plan.spec.kubernetes.router_replicas));
+      const perPod = Math.max(1, Math.floor((g.perReplica.routerRpm * g.replicas) / plan.spec.kubernetes.router_replicas));
       expect(d.litellm_params["rpm"]).toBe(Math.max(1, Math.floor(perPod / plan.router.numWorkers)));
     });
     expect(w.configMaps[0]!.data["config.yaml"]).toBe(w.routerConfig);
@@ -223,7 +230,7 @@ describe.each(cases)("$name", ({ plan, w }) => {
 
 describe("specific layouts", () => {
   it("prod-k8s: two single-GPU replicas on the 2x RTX 4090 host and one on the RTX 5090 host, split by capacity", () => {
-    const p = variants["prod-k8s"]!.placement!;
+    const p = placementOf(variants["prod-k8s"]!);
     expect(p.nodes.map((n) => [n.node, n.group, n.tensorParallel, n.replicas])).toEqual([
       ["k8s-gpu-4090", "engine-rtx-4090", 1, 2],
       ["k8s-gpu-5090", "engine-rtx-5090", 1, 1],
@@ -231,11 +238,11 @@ describe("specific layouts", () => {
     const [g4090, g5090] = p.groups;
     // The 5090 replica holds more KV cache, so it runs more sequences at once and serves more.
     expect(g5090!.perReplica.routerRpm).toBeGreaterThan(g4090!.perReplica.routerRpm);
-    expect(g4090!.routerRpm).toBe(2 * g4090!.perReplica.routerRpm);
+    expect(variants["prod-k8s"]!.router.upstreams.find((u) => u.name === g4090!.name)!.rpm).toBe(2 * g4090!.perReplica.routerRpm);
   });
 
   it("existing-tp2-surge: one tp-2 replica per node less a reserved slot, so updates surge", () => {
-    const p = variants["existing-tp2-surge"]!.placement!;
+    const p = placementOf(variants["existing-tp2-surge"]!);
     expect(p.groups).toHaveLength(1);
     expect(p.groups[0]).toMatchObject({ name: "engine-rtx-5090", tensorParallel: 2, slots: 2, replicas: 1, rollout: { maxSurge: 1, maxUnavailable: 0 } });
     expect(kubernetesRouterUrl(variants["existing-tp2-surge"]!)).toBe("https://llm.example.co.uk");

@@ -1,9 +1,55 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GPUS, MODELS, requireGpu, requireModel } from "../../core/catalog";
-import { tensorParallelOptions } from "../../core/plan/fit";
-import { bytesNeededFor } from "../../core/plan/memory";
-import { type PlacementRequest, placeEngines } from "../../core/plan/placement";
+import type { EngineKind, GpuSpec, ModelSpec, Quantization } from "../../core/catalog/types";
+import { loadPlan } from "../../core/load";
+import { fitOnHost, tensorParallelOptions } from "../../core/plan/fit";
+import { hostPlan } from "../../core/plan/hosts";
+import { bytesNeededFor, weightBytes } from "../../core/plan/memory";
+import { placeEngines } from "../../core/plan/placement";
+import type { Placement } from "../../core/plan/types";
+import type { HostPlan } from "../../core/plan/types";
+import { rawConfig } from "../fixtures";
+import { k8sValues } from "./fixtures";
+
+/** What the planner knows when it places engines: the model, its weight format and context, the engine settings, the nodes. */
+interface PlacementRequest {
+  readonly model: ModelSpec;
+  readonly quantization: Quantization;
+  readonly engine: EngineKind;
+  readonly gpuMemoryUtilization: number;
+  readonly kvCacheDtype: "auto" | "fp8";
+  readonly maxNumSeqs: number;
+  readonly maxLoras: number;
+  readonly maxLoraRank: number;
+  readonly maxModelLen: number;
+  readonly avgInputTokens: number;
+  readonly avgOutputTokens: number;
+  readonly utilisation: number;
+  readonly nodes: readonly { readonly name: string; readonly gpu: GpuSpec; readonly gpuCount: number }[];
+  readonly reserveSurgeSlot: boolean;
+}
+
+/** The nodes fitted as the planner fits hosts (nodes that cannot hold one replica are left out: the planner refuses those stacks). */
+function fittedHosts(r: PlacementRequest): HostPlan[] {
+  return r.nodes.flatMap((n) => {
+    const o = fitOnHost({
+      model: r.model, gpu: n.gpu, gpuCount: n.gpuCount, engine: r.engine, quantization: r.quantization, gpuMemoryUtilization: r.gpuMemoryUtilization,
+      kvCacheDtype: r.kvCacheDtype, maxNumSeqs: r.maxNumSeqs, maxLoras: r.maxLoras, maxLoraRank: r.maxLoraRank, requiredContext: r.maxModelLen,
+    });
+    if (!o.fits) return [];
+    return [hostPlan(
+      { name: n.name, address: "10.0.0.1", ssh_user: "ubuntu", ssh_port: 22, datacenter: "uk-london", gpu: n.gpu.id, gpu_count: n.gpuCount },
+      n.gpu, r.model, o.fit, weightBytes(r.model, r.quantization, o.fit.variant), r.maxModelLen,
+      { kind: r.engine, gpuMemoryUtilization: r.gpuMemoryUtilization, kvCacheDtype: r.kvCacheDtype, maxNumSeqs: r.maxNumSeqs, maxLoras: r.maxLoras, maxLoraRank: r.maxLoraRank },
+      { avg_input_tokens: r.avgInputTokens, avg_output_tokens: r.avgOutputTokens, utilisation: r.utilisation },
+    )];
+  });
+}
+
+function place(r: PlacementRequest): Placement {
+  return placeEngines(fittedHosts(r), r.reserveSurgeSlot);
+}
 
 const base = (over: Partial<PlacementRequest> = {}): PlacementRequest => ({
   model: requireModel("qwen2.5-32b-instruct"),
@@ -28,8 +74,7 @@ const base = (over: Partial<PlacementRequest> = {}): PlacementRequest => ({
 
 describe("placement across mixed hosts", () => {
   it("puts Qwen 2.5 32B AWQ on every card that holds it: two replicas on 2x RTX 4090, one on 1x RTX 5090", () => {
-    const p = placeEngines(base());
-    expect(p.unplaced).toEqual([]);
+    const p = place(base());
     expect(p.nodes.map((n) => [n.node, n.group, n.tensorParallel, n.slots, n.replicas, n.gpusUsed])).toEqual([
       ["a", "engine-rtx-4090", 1, 2, 2, 2],
       ["b", "engine-rtx-5090", 1, 1, 1, 1],
@@ -37,24 +82,39 @@ describe("placement across mixed hosts", () => {
     expect(p.groups.map((g) => [g.name, g.replicas, g.nodes])).toEqual([["engine-rtx-4090", 2, ["a"]], ["engine-rtx-5090", 1, ["b"]]]);
   });
 
-  it("gives a card that needs two GPUs per replica tensor parallel 2, and refuses a node that cannot hold one", () => {
-    const p = placeEngines(base({ model: requireModel("llama-3.3-70b-instruct"), maxModelLen: 8192 }));
+  it("gives a card that needs two GPUs per replica tensor parallel 2", () => {
+    const p = place(base({ model: requireModel("llama-3.3-70b-instruct"), maxModelLen: 8192 }));
     expect(p.groups.map((g) => [g.name, g.tensorParallel, g.replicas])).toEqual([["engine-rtx-4090", 2, 1]]);
-    expect(p.unplaced.map((u) => u.node)).toEqual(["b"]);
-    expect(p.unplaced[0]!.reason).toMatch(/needs .* GiB/);
   });
 
-  it("weights groups by what their replicas serve", () => {
-    const p = placeEngines(base());
-    for (const g of p.groups) {
-      expect(g.routerRpm).toBe(g.perReplica.routerRpm * g.replicas);
-      expect(g.routerTpm).toBe(g.perReplica.routerTpm * g.replicas);
+  it("refuses a stack with a node that cannot hold one replica, naming the node and what it needs", () => {
+    const { plan, issues } = loadPlan(rawConfig(k8sValues({
+      model: { id: "llama-3.3-70b-instruct", quantization: "awq", max_model_len: 8192 },
+      hosts: [
+        { name: "node-a", address: "10.0.0.1", datacenter: "uk-london", gpu: "rtx-4090", gpu_count: 2 },
+        { name: "node-b", address: "10.0.0.2", datacenter: "uk-london", gpu: "rtx-4090", gpu_count: 1 },
+      ],
+      access: { admin_cidrs: ["198.51.100.0/24"], hf_token_secret: "hfToken" },
+      hfToken: "[secret]",
+    }), ["sshPrivateKey", "togetherApiKey", "hfToken"]));
+    expect(plan).toBeUndefined();
+    const refusal = issues.find((i) => i.path === "hybrid-inference:hosts[1]");
+    expect(refusal?.message).toMatch(/^llama-3\.3-70b-instruct does not fit host "node-b": .*needs .* GiB/);
+  });
+
+  it("weights groups at the router by what their replicas serve", () => {
+    const { plan } = loadPlan(rawConfig(k8sValues()));
+    if (plan?.target.kind !== "kubernetes") throw new Error("k8sValues does not plan for kubernetes");
+    for (const g of plan.target.placement.groups) {
+      const upstream = plan.router.upstreams.find((u) => u.name === g.name)!;
+      expect(upstream.rpm).toBe(g.perReplica.routerRpm * g.replicas);
+      expect(upstream.tpm).toBe(g.perReplica.routerTpm * g.replicas);
       expect(g.perReplica.requestsPerSecond).toBeGreaterThan(0);
     }
   });
 
   it("reserves one slot per group of two or more for surge updates, taken from the node with most slots", () => {
-    const p = placeEngines(base({
+    const p = place(base({
       reserveSurgeSlot: true,
       nodes: [
         { name: "a", gpu: requireGpu("rtx-4090"), gpuCount: 1 },
@@ -101,7 +161,7 @@ describe("placement properties (fast-check)", () => {
   it("never puts more GPUs on a node than it has, and every replica's memory fits its card", () => {
     let placed = 0;
     fc.assert(fc.property(arbRequest, (r) => {
-      const p = placeEngines(r);
+      const p = place(r);
       placed += p.nodes.length;
       for (const n of p.nodes) {
         const node = r.nodes.find((x) => x.name === n.node)!;
@@ -120,10 +180,11 @@ describe("placement properties (fast-check)", () => {
     expect(placed).toBeGreaterThan(150);
   });
 
-  it("places every node or says why not, and groups add up to their nodes", () => {
+  it("places every fitted node, and groups add up to their nodes", () => {
     fc.assert(fc.property(arbRequest, (r) => {
-      const p = placeEngines(r);
-      expect([...p.nodes.map((n) => n.node), ...p.unplaced.map((u) => u.node)].sort()).toEqual(r.nodes.map((n) => n.name).sort());
+      const hosts = fittedHosts(r);
+      const p = placeEngines(hosts, r.reserveSurgeSlot);
+      expect(p.nodes.map((n) => n.node).sort()).toEqual(hosts.map((h) => h.name).sort());
       for (const g of p.groups) {
         const members = p.nodes.filter((n) => n.group === g.name);
         expect(members.map((n) => n.node)).toEqual([...g.nodes]);

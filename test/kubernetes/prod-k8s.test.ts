@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { SECRET_MASK } from "../../cli/mock-run";
 import { renderDevicePlugin } from "../../core/render/kubernetes/device-plugin";
-import { renderKubernetesFiles, resolveSecrets } from "../../core/render/kubernetes/files";
+import { resolveSecrets } from "../../core/render/kubernetes/files";
+import { renderKubernetesTarget } from "../../core/render/kubernetes/target";
 import { k3sClusterPlan } from "../../core/render/kubernetes/k3s-bootstrap";
 import { renderKubernetesWorkloads, workloadManifests } from "../../core/render/kubernetes/workloads";
 import { REMOTE_COMMAND, type StackRun, plaintextOccurrences, runStack } from "../components/stack-harness";
@@ -45,21 +46,23 @@ describe(`stack ${STACK} under mocks`, () => {
     const cluster = run.byName(`${STACK}-k3s`);
     expect(cluster.type).toBe("hybrid:k8s:K3sCluster");
     expect(cluster.parent).toBe(`${ROOT}::${STACK}`);
+    /** Children of the cluster are named `<cluster>-<host>-…`. */
+    const n = (host: string): string => `${STACK}-k3s-${host}`;
     for (const host of run.plan.hosts) {
-      expect(run.byName(host.name)).toMatchObject({ type: "hybrid:host:GpuHost", parent: `hybrid:k8s:K3sCluster::${STACK}-k3s` });
-      expect(run.byName(`${host.name}-verify-gpus`).parent).toBe(`hybrid:host:GpuHost::${host.name}`);
-      expect(run.byName(`${host.name}-k3s-firewall`).dependsOn).toEqual([`hybrid:host:GpuHost::${host.name}`]);
+      expect(run.byName(n(host.name))).toMatchObject({ type: "hybrid:host:GpuHost", parent: `hybrid:k8s:K3sCluster::${STACK}-k3s` });
+      expect(run.byName(`${n(host.name)}-verify-gpus`).parent).toBe(`hybrid:host:GpuHost::${n(host.name)}`);
+      expect(run.byName(`${n(host.name)}-k3s-firewall`).dependsOn).toEqual([`hybrid:host:GpuHost::${n(host.name)}`]);
       // The host firewall admits SSH only: no router or engine port on a Kubernetes node.
-      const firewall = String(run.byName(`${host.name}-firewall`).inputs["create"]);
+      const firewall = String(run.byName(`${n(host.name)}-firewall`).inputs["create"]);
       expect(firewall).toContain("HI_ROUTER_PORT=''");
       expect(firewall).toContain("HI_ENGINE_PORT=''");
     }
     const [server, agent] = run.plan.hosts;
-    expect(run.byName(`${agent!.name}-k3s-install`).dependsOn).toEqual([
-      `${REMOTE_COMMAND}::${agent!.name}-k3s-firewall`, `${REMOTE_COMMAND}::${server!.name}-k3s-install`,
+    expect(run.byName(`${n(agent!.name)}-k3s-install`).dependsOn).toEqual([
+      `${REMOTE_COMMAND}::${n(agent!.name)}-k3s-firewall`, `${REMOTE_COMMAND}::${n(server!.name)}-k3s-install`,
     ]);
-    expect(run.byName(`${server!.name}-k3s-kubeconfig`).dependsOn).toEqual([`${REMOTE_COMMAND}::${server!.name}-k3s-install`]);
-    expect(() => run.byName(`${agent!.name}-k3s-kubeconfig`)).toThrow();
+    expect(run.byName(`${n(server!.name)}-k3s-kubeconfig`).dependsOn).toEqual([`${REMOTE_COMMAND}::${n(server!.name)}-k3s-install`]);
+    expect(() => run.byName(`${n(agent!.name)}-k3s-kubeconfig`)).toThrow();
   });
 
   it("sends the join token only as secret stdin, never on a command line", () => {
@@ -75,7 +78,7 @@ describe(`stack ${STACK} under mocks`, () => {
   });
 
   it("takes the kubeconfig from the server step, unlogged, into an explicit provider: nothing ambient", () => {
-    const step = run.byName(`${run.plan.hosts[0]!.name}-k3s-kubeconfig`);
+    const step = run.byName(`${STACK}-k3s-${run.plan.hosts[0]!.name}-k3s-kubeconfig`);
     expect(step.inputs["logging"]).toBe("none");
     const providers = run.ofType(PROVIDER);
     expect(providers.map((p) => p.name)).toEqual([`${STACK}-k3s-provider`]);
@@ -111,7 +114,8 @@ describe(`stack ${STACK} under mocks`, () => {
   });
 
   it("deploys the placement: one Deployment per engine group with its GPUs, and no engine Service outside the cluster", () => {
-    for (const g of run.plan.placement!.groups) {
+    if (run.plan.target.kind !== "kubernetes") throw new Error("prod-k8s is not planned for kubernetes");
+    for (const g of run.plan.target.placement.groups) {
       const d = run.byName(`${STACK}-deployment-${g.name}`).inputs as { spec: { replicas: number; template: { spec: { containers: { resources: { limits: Record<string, string> } }[] } } } };
       expect(d.spec.replicas).toBe(g.replicas);
       expect(d.spec.template.spec.containers[0]!.resources.limits["nvidia.com/gpu"]).toBe(String(g.tensorParallel));
@@ -124,7 +128,7 @@ describe(`stack ${STACK} under mocks`, () => {
   });
 
   it("never puts a credential in plain text in any resource input, rendered file or public output", () => {
-    const files = renderKubernetesFiles(run.plan);
+    const { files } = renderKubernetesTarget(run.plan);
     const publicOutputs = Object.fromEntries(Object.entries(run.outputs).filter(([k]) => k !== "masterKey" && k !== "kubeconfig"));
     expect(Object.keys(run.canaries).length).toBeGreaterThanOrEqual(4);
     for (const [key, canary] of Object.entries(run.canaries)) {

@@ -121,12 +121,12 @@ describe("policy pack over the analyzer protocol", () => {
   });
 
   it("sees the SSH key's secrecy as the engine sends it", async () => {
-    const preflight = prod.find((r) => r.name === "prod-gpu-1-preflight")!;
+    const preflight = prod.find((r) => r.name === "prod-prod-gpu-1-preflight")!;
     expect(diagnostics(await analyze(preflight))).toEqual([]);
     const connection = (preflight.props["connection"] as { secret: Record<string, unknown> }).secret;
     const found = diagnostics(await analyze({ ...preflight, props: { ...preflight.props, connection } }));
     expect(found.map((d) => [d.policy, d.message])).toEqual([
-      ["credentials-as-secrets", 'remote command "prod-gpu-1-preflight": connection.privateKey is not a secret: read it with config.requireSecret (or wrap it in pulumi.secret)'],
+      ["credentials-as-secrets", 'remote command "prod-prod-gpu-1-preflight": connection.privateKey is not a secret: read it with config.requireSecret (or wrap it in pulumi.secret)'],
     ]);
   });
 
@@ -141,7 +141,7 @@ describe("policy pack over the analyzer protocol", () => {
   });
 
   it("stops a prod stack with a single host", async () => {
-    const oneHost = prod.filter((r) => r.name !== "prod-gpu-2-engine-container");
+    const oneHost = prod.filter((r) => r.name !== "prod-prod-gpu-2-engine-container");
     const found = diagnostics(await call<AnalyzeStackRequest, AnalyzeResponse>(client.analyzeStack, new AnalyzeStackRequest().setResourcesList(oneHost.map(stackResource))));
     expect(found).toEqual([{ policy: "prod-resilience", mandatory: true, message: expect.stringContaining("prod runs 1 engine and 1 router replica") }]);
   });

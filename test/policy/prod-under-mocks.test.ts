@@ -37,19 +37,19 @@ describe("prod under mocks, with secret values", () => {
       'container "prod-router": env LITELLM_MASTER_KEY holds a credential in plain text: pass it as a Pulumi secret (config.requireSecret or pulumi.secret)',
       'container "prod-router": env TOGETHERAI_API_KEY holds a credential in plain text: pass it as a Pulumi secret (config.requireSecret or pulumi.secret)',
     ]));
-    const preflight = byName("prod-gpu-1-preflight");
+    const preflight = byName("prod-prod-gpu-1-preflight");
     const plainConnection = { ...preflight.props, connection: reveal(preflight.props["connection"]) };
     expect(messages(checkCredentials({ ...preflight, props: plainConnection }))).toEqual([
-      'remote command "prod-gpu-1-preflight": connection.privateKey is not a secret: read it with config.requireSecret (or wrap it in pulumi.secret)',
+      'remote command "prod-prod-gpu-1-preflight": connection.privateKey is not a secret: read it with config.requireSecret (or wrap it in pulumi.secret)',
     ]);
   });
 
   it("fails the second host's engine published on all interfaces, and prod with one host or no frontier", () => {
-    const engine = byName("prod-gpu-2-engine-container");
+    const engine = byName("prod-prod-gpu-2-engine-container");
     expect(engine.props["ports"]).toEqual([{ internal: 8000, external: 8000, ip: "10.20.0.32" }]);
     expect(messages(checkEnginePorts({ ...engine, props: { ...engine.props, ports: [{ internal: 8000, external: 8000 }] } }))).toHaveLength(1);
 
-    const oneHost = views.filter((v) => v.name !== "prod-gpu-2-engine-container");
+    const oneHost = views.filter((v) => v.name !== "prod-prod-gpu-2-engine-container");
     expect(messages(checkProdResilience(oneHost))).toEqual([expect.stringContaining("prod runs 1 engine and 1 router replica")]);
 
     const router = byName("prod-router-container");

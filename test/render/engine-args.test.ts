@@ -29,16 +29,16 @@ describe("engine argv", () => {
     expect(vllmFlags.version).toBe(versions.vllm.tag);
     const known = new Set(vllmFlags.flags);
     const argvs = [
-      ...["dev", "staging", "prod"].flatMap((s) => planOf(s).hosts.map((h) => engineArgs(planOf(s).engine, h))),
-      vllmArgs(engine, { tensorParallel: 2, replicas: 2 }),
-      vllmArgs({ ...engine, enablePrefixCaching: false }, { tensorParallel: 1, replicas: 1 }),
+      ...["dev", "staging", "prod"].flatMap((s) => planOf(s).hosts.map((h) => engineArgs(planOf(s).engine, { tensorParallel: h.tensorParallel, dataParallel: h.replicas }))),
+      vllmArgs(engine, { tensorParallel: 2, dataParallel: 2 }),
+      vllmArgs({ ...engine, enablePrefixCaching: false }, { tensorParallel: 1, dataParallel: 1 }),
     ];
     const unknown = argvs.flat().filter((a) => a.startsWith("--") && !known.has(a));
     expect(unknown).toEqual([]);
   });
 
   it("declares every adapter to vLLM as a LoRA module on the served base model", () => {
-    const argv = vllmArgs(engine, { tensorParallel: 1, replicas: 1 });
+    const argv = vllmArgs(engine, { tensorParallel: 1, dataParallel: 1 });
     const at = argv.indexOf("--lora-modules");
     expect(argv.slice(at + 1).map((a) => JSON.parse(a) as unknown)).toEqual([
       { name: "support-bot", path: "/srv/adapters/support-bot", base_model_name: "qwen2.5-7b-instruct" },
@@ -48,18 +48,18 @@ describe("engine argv", () => {
   });
 
   it("runs replicas as vLLM data parallel, and guards PCIe tensor parallel", () => {
-    const argv = vllmArgs(engine, { tensorParallel: 2, replicas: 2 });
+    const argv = vllmArgs(engine, { tensorParallel: 2, dataParallel: 2 });
     expect(argv).toEqual(expect.arrayContaining(["--data-parallel-size", "--disable-custom-all-reduce"]));
-    expect(vllmArgs(engine, { tensorParallel: 1, replicas: 1 })).not.toContain("--data-parallel-size");
+    expect(vllmArgs(engine, { tensorParallel: 1, dataParallel: 1 })).not.toContain("--data-parallel-size");
   });
 
-  it("gives LoRAX its launcher flags: model, quantize, lengths, shards, preloaded hub adapters", () => {
+  it("gives LoRAX its launcher flags: model, quantize, lengths, shards, preloaded hub adapters (test/lorax checks them against the launcher)", () => {
     const argv = loraxArgs({ ...engine, kind: "lorax", quantization: "awq", maxModelLen: 8192 }, { tensorParallel: 2 });
     expect(argv).toEqual([
       "--model-id", engine.hfRepo, "--hostname", "0.0.0.0", "--port", "8000", "--quantize", "awq",
       "--max-input-length", "8191", "--max-total-tokens", "8192", "--max-batch-prefill-tokens", "8192",
-      "--max-concurrent-requests", "128", "--sharded", "true", "--num-shard", "2",
-      "--adapter-source", "hub", "--max-active-adapters", "2", "--preloaded-adapter-ids", "acme/legal-lora",
+      "--max-concurrent-requests", "128", "--num-shard", "2", "--sharded", "true",
+      "--max-active-adapters", "2", "--preloaded-adapter-ids", "acme/legal-lora", "--preloaded-adapter-source", "hub",
     ]);
   });
 });

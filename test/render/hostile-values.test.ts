@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { dockerPart } from "../../core/plan/docker";
 import { loadPlan } from "../../core/load";
 import { renderHostBootstrap, renderStepCommand } from "../../core/render/host-bootstrap";
 import { rawConfig, validValues } from "../fixtures";
@@ -35,7 +36,7 @@ describe("hostile values in the stack file", () => {
       const adapters = field === "adapter_source" ? [{ name: "a1", source: value, rank: 8, base_model: "qwen2.5-7b-instruct" }] : [];
       const { plan } = loadPlan(rawConfig({ ...v, hosts: [host], access, adapters }));
       if (!plan) return; // refused, with an error list (see the fuzz tests)
-      for (const step of renderHostBootstrap(plan.hosts[0]!.bootstrap)) {
+      for (const step of renderHostBootstrap(dockerPart(plan).hosts[0]!.bootstrap)) {
         const command = renderStepCommand(step).replace(/^sudo -n /, "");
         const r = spawnSync("bash", ["-c", command], { input: DUMP, encoding: "utf8" });
         expect(r.status).toBe(0);

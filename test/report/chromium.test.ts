@@ -92,4 +92,19 @@ describe("the report in headless Chromium", () => {
     for (const b of bars) expect(Number(b["width"])).toBeGreaterThan(0);
     expect(dom).toContain('id="cost-table"');
   }, 120_000);
+
+  it("builds every tier's latency-throughput chart with its curves and operating point (--dump-dom)", () => {
+    const r = chromium(binary!, "profile-curves", "--dump-dom", url);
+    expect(r.error, String(r.error)).toBeUndefined();
+    const dom = r.stdout;
+    const charts = elements(dom, "svg", 'class="tier-curve');
+    expect(charts.map((c) => c["data-gpu"]).sort()).toEqual(rec.tiers.map((t) => t.gpu).sort());
+    const lines = elements(dom, "path", 'class="curve-line');
+    expect(lines).toHaveLength(3 * rec.tiers.length);
+    for (const l of lines) expect(vertices(l["d"] ?? "").length).toBeGreaterThanOrEqual(2);
+    const points = elements(dom, "circle", 'class="operating-point"');
+    expect(points).toHaveLength(3 * rec.tiers.length);
+    for (const p of points) expect(Number(p["cx"]) > 0 && Number(p["cy"]) > 0).toBe(true);
+    expect(elements(dom, "details", 'id="other-tier-curves"')).toHaveLength(1);
+  }, 120_000);
 });

@@ -1,5 +1,6 @@
 /** One request whose report has every element: a break-even inside the chart, all four patterns. */
-import { type Recommendation, costCurves, recommend, type CurvePoint } from "../../core/costs/recommend";
+import { costCurves, recommend, type CurvePoint } from "../../core/costs/recommend";
+import type { Recommendation } from "../../core/costs/recommendation";
 import type { RecommendInput } from "../../core/costs/setup";
 import { chartVolumes, htmlReport } from "../../core/report/html";
 

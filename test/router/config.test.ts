@@ -11,9 +11,9 @@ import {
   deploymentIds,
   litellmConfig,
   managedGroupName,
-  perWorker,
   renderLitellmConfig,
 } from "../../core/render/litellm-config";
+import { perProcess } from "../../core/plan/router";
 import { planOf, shippedStack } from "./router-fixture";
 
 const dev = planOf(shippedStack("dev"));
@@ -21,8 +21,8 @@ const prod = planOf(shippedStack("prod"));
 
 describe("rendered LiteLLM config", () => {
   it("divides each host's planned rpm and tpm by the router's workers, which count requests separately", () => {
-    expect(perWorker(29, 4)).toBe(7);
-    expect(perWorker(3, 4)).toBe(1);
+    expect(perProcess(29, 4)).toBe(7);
+    expect(perProcess(3, 4)).toBe(1);
     for (const plan of [dev, prod]) {
       const config = litellmConfig(plan);
       for (const host of plan.hosts) {
@@ -31,7 +31,9 @@ describe("rendered LiteLLM config", () => {
         expect(engine.litellm_params["tpm"]).toBe(Math.floor(host.capacity.routerTpm / plan.router.numWorkers));
       }
     }
-    expect(litellmConfig(prod).model_list[0]!.litellm_params["rpm"]).toBe(7); // 29 per host, 4 workers
+    // prod: 17 planned rpm per host (its SLO operating point), 4 workers: 4 each.
+    expect(prod.router.upstreams.map((u) => u.rpm)).toEqual([17, 17]);
+    expect(litellmConfig(prod).model_list[0]!.litellm_params["rpm"]).toBe(4);
   });
 
   it("puts engines first, the managed tier second and the hard frontier deployment in the served model's group", () => {

@@ -7,7 +7,7 @@
  * the cases stay independent; cooldown is proven in edge.test.ts).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ROUTER_ENGINE_KEY_ENV } from "../../core/plan/plan";
+import { ROUTER_ENGINE_KEY_ENV } from "../../core/plan/env";
 import { deploymentIds } from "../../core/render/litellm-config";
 import { streamedContent } from "../router-harness/litellm-proxy";
 import { credentialOf } from "../router-harness/stub-upstreams";

@@ -3,7 +3,7 @@
  * with our rendered config, for a plan built here from a stack config: one RTX 4090
  * serving Qwen 2.5 7B with the adapter `support-bot`, managed Together AI, frontier
  * Anthropic then OpenAI, and traffic of 6k-token prompts and 1.5k-token answers, so the
- * capacity planner gives the engine a small rpm (12) that a test can exceed quickly.
+ * capacity planner gives the engine a small rpm (15) that a test can exceed quickly.
  * `num_workers: 1` is the proxy's worker count here, so the rendered rpm is the host's
  * whole planned rpm. Cooldown settings are the defaults (allowed_fails 3, 30 s).
  *
@@ -78,7 +78,7 @@ beforeEach(async () => {
 describe("capacity: traffic above the engine's planned rpm", () => {
   it("goes to the managed tier once the engine has had its planned requests this minute, never to frontier", async () => {
     const rpm = host.capacity.routerRpm;
-    expect(rpm).toBe(12);
+    expect(rpm).toBe(15);
     const engineDeployment = r.config.model_list.find((d) => d.model_info.id === deploymentIds.engine(served, host.name));
     expect(engineDeployment?.litellm_params["rpm"]).toBe(rpm);
 

@@ -9,7 +9,7 @@
  * whole planned rpm (29) and this file's traffic stays below it (rpm spill: edge.test.ts).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ROUTER_ENGINE_KEY_ENV } from "../../core/plan/plan";
+import { ROUTER_ENGINE_KEY_ENV } from "../../core/plan/env";
 import { deploymentIds } from "../../core/render/litellm-config";
 import { streamedContent } from "../router-harness/litellm-proxy";
 import { type StubUpstream, credentialOf } from "../router-harness/stub-upstreams";

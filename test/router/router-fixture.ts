@@ -10,7 +10,7 @@
 import * as path from "node:path";
 import { type RawStackConfig, readStackFile } from "../../core/config/source";
 import { loadPlan } from "../../core/load";
-import { ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../../core/plan/plan";
+import { ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../../core/plan/env";
 import type { DeploymentPlan } from "../../core/plan/types";
 import { type LiteLlmConfig, type UpstreamOverrides, litellmConfig } from "../../core/render/litellm-config";
 import { type HttpResult, type LiteLlmProxy, type StreamResult, startLiteLlmProxy } from "../router-harness/litellm-proxy";

@@ -12,9 +12,9 @@
  * Pure: reads the template files, imports nothing from Pulumi.
  */
 import { existsSync } from "node:fs";
-import { isIP } from "node:net";
 import * as path from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { httpUrl, ipVersion } from "../../net/address";
 import type { DeploymentPlan, HostPlan } from "../../plan/types";
 import { type BootstrapStep, type HostBootstrapParams, makeStep, renderStepCommand, shellQuote } from "../host-bootstrap";
 import { K3S_VERSION, k3sInstallScriptUrl } from "./versions";
@@ -80,17 +80,19 @@ function readTemplate(name: K3sStepName): string {
   return renderScript(path.join(k3sTemplatesDir(), `${name}.sh`));
 }
 
-const bracketed = (address: string): string => (isIP(address) === 6 ? `[${address}]` : address);
+/** The address k3s binds to and other nodes reach: the private address when there is one. */
+function nodeIpOf(host: HostPlan): string {
+  return host.privateAddress ?? host.address;
+}
 
 /** The k3s config file of one node (https://docs.k3s.io/installation/configuration#configuration-file). */
 export function renderK3sConfig(plan: DeploymentPlan, host: HostPlan, role: "server" | "agent", flannel: FlannelBackend): string {
-  const spec = plan.spec.hosts.find((h) => h.name === host.name);
-  const nodeIp = spec?.private_address ?? host.address;
+  const nodeIp = nodeIpOf(host);
   const config: Record<string, unknown> = {
     // Node names are the stack's host names, so nodes are known before they join.
     "node-name": host.name,
     "node-ip": nodeIp,
-    ...(isIP(host.address) !== 0 && host.address !== nodeIp ? { "node-external-ip": host.address } : {}),
+    ...(ipVersion(host.address) !== 0 && host.address !== nodeIp ? { "node-external-ip": host.address } : {}),
     // Set at registration; engine pods select their GPU model by it.
     "node-label": [`${GPU_LABEL}=${host.gpu.id}`, `${GPU_COUNT_LABEL}=${host.gpuCount}`],
   };
@@ -110,15 +112,15 @@ export function renderK3sConfig(plan: DeploymentPlan, host: HostPlan, role: "ser
 }
 
 export function k3sClusterPlan(plan: DeploymentPlan): K3sClusterPlan {
-  if (plan.spec.target !== "kubernetes" || plan.spec.kubernetes.cluster !== "k3s") {
+  const target = plan.target;
+  if (target.kind !== "kubernetes" || target.settings.cluster !== "k3s") {
     throw new Error(`stack ${plan.spec.stack} does not bootstrap k3s (target ${plan.spec.target}, cluster ${plan.spec.kubernetes.cluster})`);
   }
-  const version = plan.spec.kubernetes.version ?? K3S_VERSION;
-  const nodeIpOf = (h: HostPlan): string => plan.spec.hosts.find((s) => s.name === h.name)?.private_address ?? h.address;
-  const flannel: FlannelBackend = plan.spec.hosts.every((h) => h.private_address !== undefined) ? "vxlan" : "wireguard-native";
+  const version = target.settings.version ?? K3S_VERSION;
+  const flannel: FlannelBackend = plan.hosts.every((h) => h.privateAddress !== undefined) ? "vxlan" : "wireguard-native";
   const server = plan.hosts[0]!;
-  const serverUrl = `https://${bracketed(nodeIpOf(server))}:${K3S_API_PORT}`;
-  const apiUrl = `https://${bracketed(server.address)}:${K3S_API_PORT}`;
+  const serverUrl = httpUrl("https", nodeIpOf(server), K3S_API_PORT);
+  const apiUrl = httpUrl("https", server.address, K3S_API_PORT);
   const nodes = plan.hosts.map((host, i): K3sNode => {
     const role = i === 0 ? "server" : "agent";
     const nodeIp = nodeIpOf(host);
@@ -144,7 +146,7 @@ export function k3sClusterPlan(plan: DeploymentPlan): K3sClusterPlan {
       role,
       nodeIp,
       // The host firewall admits SSH only; k3s-firewall adds the cluster's ports.
-      bootstrap: { ...host.bootstrap, router: null, engine: null },
+      bootstrap: target.nodes.find((n) => n.name === host.name)!.bootstrap,
       config,
       steps: { firewall, install, kubeconfig: role === "server" ? makeStep("k3s-kubeconfig", readTemplate("k3s-kubeconfig"), {}) : null },
     };

@@ -4,7 +4,7 @@
  * how the router spreads traffic. Empty for plans of the docker target.
  */
 import { GiB } from "../../plan/memory";
-import type { DeploymentPlan } from "../../plan/types";
+import type { DeploymentPlan, EngineUpstream } from "../../plan/types";
 import { K3S_VERSION } from "./versions";
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -19,9 +19,9 @@ const compact = (n: number): string =>
   n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
 
 export function placementSummary(plan: DeploymentPlan): string {
-  const placement = plan.placement;
-  if (!placement) return "";
-  const k = plan.spec.kubernetes;
+  if (plan.target.kind !== "kubernetes") return "";
+  const { placement, settings: k } = plan.target;
+  const upstream = (group: string): EngineUpstream => plan.router.upstreams.find((u) => u.name === group)!;
   const cluster = k.cluster === "k3s" ? `k3s ${k.version ?? K3S_VERSION} on the stack's hosts` : "an existing cluster";
   const out: string[] = [];
   out.push(`Placement (kubernetes: ${cluster}, namespace ${k.namespace}; every replica serves ${plan.engine.maxModelLen} tokens of context)`);
@@ -39,14 +39,13 @@ export function placementSummary(plan: DeploymentPlan): string {
     ["group", "replicas", "gpus/pod", "rollout", "req/s/replica", "rpm/replica", "router rpm", "router tpm", "tokens/month"],
     placement.groups.map((g) => [g.name, `${g.replicas}/${g.slots}`, String(g.tensorParallel),
       g.rollout.maxSurge > 0 ? "surge 1 (spare slot)" : "1 unavailable at a time",
-      g.perReplica.requestsPerSecond.toFixed(2), String(g.perReplica.routerRpm), String(g.routerRpm), String(g.routerTpm), compact(g.tokensPerMonth)]),
+      g.perReplica.requestsPerSecond.toFixed(2), String(g.perReplica.routerRpm), String(upstream(g.name).rpm), String(upstream(g.name).tpm), compact(g.tokensPerMonth)]),
   ));
-  const total = placement.groups.reduce((s, g) => s + g.routerRpm, 0);
-  const shares = placement.groups.map((g) => `${g.name} ${Math.round((g.routerRpm / Math.max(1, total)) * 100)}%`).join(", ");
+  const total = placement.groups.reduce((s, g) => s + upstream(g.name).rpm, 0);
+  const shares = placement.groups.map((g) => `${g.name} ${Math.round((upstream(g.name).rpm / Math.max(1, total)) * 100)}%`).join(", ");
   out.push(`traffic split: ${shares}`);
   const maxReplicas = k.router_max_replicas ?? k.router_replicas * 3;
   out.push(`Router    ${k.router_replicas}-${maxReplicas} pods (HorizontalPodAutoscaler on CPU); each pod admits 1/${k.router_replicas} of every group's limits; ` +
     (k.ingress ? `Ingress ${k.ingress.host}` : `LoadBalancer Service on port ${plan.router.port}, open to ${plan.router.allowedCidrs.join(", ")}`));
-  for (const u of placement.unplaced) out.push(`unplaced  ${u.node}: ${u.reason}`);
   return out.join("\n");
 }

@@ -12,11 +12,11 @@
  */
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import { weightBytes } from "../../plan/memory";
-import type { EngineGroup } from "../../plan/placement";
-import type { DeploymentPlan } from "../../plan/types";
-import { type ContainerSpec, HF_CACHE_IN_CONTAINER, ROUTER_INTERNAL_PORT, type SecretSource, engineContainer, imageName, routerContainer } from "../containers";
-import { groupHosts, renderKubernetesLitellmConfig, requirePlacement } from "./router-view";
+import type { EngineGroup } from "../../plan/types";
+import type { DeploymentPlan, KubernetesTargetPlan } from "../../plan/types";
+import { httpUrl } from "../../net/address";
+import { type ContainerSpec, type EngineInstance, ROUTER_INTERNAL_PORT, type SecretSource, engineContainer, imageName, modelCacheMount, routerContainer } from "../containers";
+import { renderLitellmConfig } from "../litellm-config";
 import type {
   ConfigMap, Container, Deployment, EnvVar, HorizontalPodAutoscaler, Ingress, Labels, Manifest, Namespace, NetworkPolicy,
   PodDisruptionBudget, Probe, Secret, Service, Toleration, Volume, VolumeMount,
@@ -157,17 +157,28 @@ function engineWorkload(plan: DeploymentPlan, group: EngineGroup, spec: Containe
   const labels = { ...baseLabels(plan), ...selector };
   const tp = group.tensorParallel;
   const probes = probesFor(spec);
-  const weightsGB = weightBytes(plan.model, plan.engine.quantization, plan.variant) / 1e9;
+  const weightsGB = plan.engine.weightBytes / 1e9;
 
   const volumes: Volume[] = [];
   const mounts: VolumeMount[] = [];
+  const cachePath = modelCacheMount(plan.engine.kind, plan.spec.access.cache_dir).containerPath;
+  let compileCaches = 0;
   spec.volumes.forEach((v, i) => {
-    if (v.containerPath === HF_CACHE_IN_CONTAINER) {
+    if (v.containerPath === cachePath) {
       volumes.push(k.model_cache.type === "host_path"
         // The cache-dir bootstrap step creates it on k3s nodes; DirectoryOrCreate covers existing clusters.
         ? { name: "model-cache", hostPath: { path: v.hostPath, type: "DirectoryOrCreate" } }
         : { name: "model-cache", emptyDir: { sizeLimit: `${k.model_cache.size_limit_gb ?? Math.ceil(weightsGB * 1.5)}Gi` } });
       mounts.push({ name: "model-cache", mountPath: v.containerPath });
+    } else if (v.cache === "compile") {
+      // Compile caches (vLLM's torch.compile, FlashInfer's JIT) follow the model cache: on the
+      // node's disk next to it, kept across pod restarts; with empty_dir, per pod (a liveness
+      // restart still keeps them, a rescheduled pod compiles again). Written by the engine.
+      const name = `compile-cache-${compileCaches++}`;
+      volumes.push(k.model_cache.type === "host_path"
+        ? { name, hostPath: { path: v.hostPath, type: "DirectoryOrCreate" } }
+        : { name, emptyDir: {} });
+      mounts.push({ name, mountPath: v.containerPath });
     } else {
       // LoRA adapters on the nodes' local disk, read-only.
       volumes.push({ name: `adapter-${i}`, hostPath: { path: v.hostPath, type: "Directory" } });
@@ -181,6 +192,7 @@ function engineWorkload(plan: DeploymentPlan, group: EngineGroup, spec: Containe
     mounts.push({ name: "shm", mountPath: "/dev/shm" });
   }
   const gpus = String(spec.gpus === "all" ? tp : spec.gpus ?? 0);
+
   // Host memory of one vLLM replica besides /dev/shm: the API server, tokenizer, CUDA host
   // buffers and the page cache of the memory-mapped weights it loads [estimate].
   const memoryGi = 8 + Math.ceil(shmMb / 1024);
@@ -248,17 +260,26 @@ function engineWorkload(plan: DeploymentPlan, group: EngineGroup, spec: Containe
   return { group, deployment, service, podDisruptionBudget };
 }
 
+/** The plan's kubernetes part; throws for a plan made for the docker target. */
+export function kubernetesPart(plan: DeploymentPlan): KubernetesTargetPlan {
+  if (plan.target.kind !== "kubernetes") throw new Error(`stack ${plan.spec.stack}: the plan is for the ${plan.target.kind} target, not kubernetes`);
+  return plan.target;
+}
+
+/** One pod of an engine group: `tp` cards, one replica, no host port. */
+export function groupEngineInstance(group: EngineGroup): EngineInstance {
+  return { name: group.name, tensorParallel: group.tensorParallel, dataParallel: 1, gpus: group.tensorParallel };
+}
+
 export function renderKubernetesWorkloads(plan: DeploymentPlan): KubernetesWorkloads {
-  const k = plan.spec.kubernetes;
+  const target = kubernetesPart(plan);
+  const k = target.settings;
   const ns = k.namespace;
-  const placement = requirePlacement(plan);
-  const weightsGB = weightBytes(plan.model, plan.engine.quantization, plan.variant) / 1e9;
 
-  const hosts = groupHosts(plan);
-  const engineSpecs = hosts.map((h) => engineContainer(plan, h, weightsGB));
-  const engines = placement.groups.map((g, i) => engineWorkload(plan, g, engineSpecs[i]!));
+  const engineSpecs = target.placement.groups.map((g) => engineContainer(plan, groupEngineInstance(g)));
+  const engines = target.placement.groups.map((g, i) => engineWorkload(plan, g, engineSpecs[i]!));
 
-  const routerConfig = renderKubernetesLitellmConfig(plan);
+  const routerConfig = renderLitellmConfig(plan);
   const routerSpec = routerContainer(plan, routerConfig);
   const selector = routerSelector(plan);
   const labels = { ...baseLabels(plan), ...selector };
@@ -411,6 +432,11 @@ export function workloadManifests(w: KubernetesWorkloads): Manifest<SecretSource
   ];
 }
 
+/** Fields Pulumi leaves to the cluster after creating an object: the router's replica count belongs to its autoscaler. */
+export function clusterOwnedFields(m: Manifest<unknown>): string[] {
+  return m.kind === "Deployment" && m.metadata.name === ROUTER_NAME ? ["spec.replicas"] : [];
+}
+
 /**
  * The router's URL when the plan knows it: the Ingress host, or on k3s the first host's
  * address (ServiceLB answers on every node). Null for a LoadBalancer on an existing cluster,
@@ -422,9 +448,12 @@ export function kubernetesRouterUrl(plan: DeploymentPlan): string | null {
     const tls = Boolean(k.ingress.cert_manager_cluster_issuer || (k.ingress.certificate_secret && k.ingress.private_key_secret));
     return `${tls ? "https" : "http"}://${k.ingress.host}`;
   }
-  if (k.cluster === "k3s") {
-    const address = plan.hosts[0]!.address;
-    return `http://${address.includes(":") ? `[${address}]` : address}:${plan.router.port}`;
-  }
+  if (k.cluster === "k3s") return httpUrl("http", plan.hosts[0]!.address, plan.router.port);
   return null;
+}
+
+/** The router's URL from its LoadBalancer Service's status, on an existing cluster; a hint while it is pending. */
+export function loadBalancerRouterUrl(plan: DeploymentPlan, ingress: { readonly ip?: string; readonly hostname?: string } | undefined): string {
+  const host = ingress?.ip ?? ingress?.hostname;
+  return host ? httpUrl("http", host, plan.router.port) : `(pending: kubectl -n ${plan.spec.kubernetes.namespace} get service ${ROUTER_NAME})`;
 }

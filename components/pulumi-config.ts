@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
-import { type RawStackConfig, fromPulumiConfigMap } from "./source";
+import { type RawStackConfig, fromPulumiConfigMap } from "../core/config/source";
 
 /**
  * The running stack's config as a RawStackConfig. `isConfigSecret` is marked internal in
