@@ -29,14 +29,15 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import type { DeploymentPlan } from "../plan/types";
-import { FRONTIER_MODEL_NAME, ROUTER_ENGINE_KEY_ENV } from "../plan/plan";
+import type { CapacityReport } from "../plan/capacity";
+import { FRONTIER_MODEL_NAME, ROUTER_ENGINE_KEY_ENV } from "../plan/env";
+import type { AdapterFallbackPolicy, DeploymentPlan } from "../plan/types";
 import { type LiteLlmConfig, type LiteLlmDeployment, type UpstreamOverrides, deploymentIds, frontierGroupName, managedGroupName } from "./litellm-config";
 import { templatesRoot } from "./script";
+import { ROUTER_POLICY_DEFAULTS } from "../config/defaults";
 
-/** What a stack's adapter gets when its engines cannot take a request. */
-export type AdapterFallbackPolicy = "none" | "base" | "managed";
-export const DEFAULT_ADAPTER_POLICY: AdapterFallbackPolicy = "none";
+export type { AdapterFallbackPolicy };
+export const DEFAULT_ADAPTER_POLICY: AdapterFallbackPolicy = ROUTER_POLICY_DEFAULTS.adapter_fallback;
 
 export interface ApiTierInput {
   readonly provider: string;
@@ -91,6 +92,8 @@ export interface RouterExtensionInput {
   readonly engineKeyEnv: string | null;
   readonly hardTag: string;
   readonly requestTimeoutS: number;
+  /** `router.engine_first_token_s`; null or absent: derived (see the file header). */
+  readonly firstTokenS?: number | null;
   readonly maxModelLen: number;
   readonly avgInputTokens: number;
   readonly engines: readonly EngineInput[];
@@ -132,7 +135,7 @@ export const DEFAULT_ESCALATION: EscalationInput = {
   streamPrefixTokens: 0,
 };
 
-export const DEFAULT_BUDGET_OVERRIDE_TAG = "budget-override";
+export const DEFAULT_BUDGET_OVERRIDE_TAG: string = ROUTER_POLICY_DEFAULTS.budget_override_tag;
 
 // ---- the settings file (templates/router/hybrid_router/settings.py reads it) ------------
 
@@ -224,10 +227,10 @@ export interface EngineTimeouts {
 }
 
 /** The engine limits for the slowest-prefilling engine of the stack (see the file header). */
-export function engineTimeouts(input: Pick<RouterExtensionInput, "engines" | "avgInputTokens" | "maxModelLen" | "requestTimeoutS">): EngineTimeouts {
+export function engineTimeouts(input: Pick<RouterExtensionInput, "engines" | "avgInputTokens" | "maxModelLen" | "requestTimeoutS" | "firstTokenS">): EngineTimeouts {
   const prefill = Math.min(...input.engines.map((e) => e.prefillTokensPerSecond).filter((x) => x > 0), Number.POSITIVE_INFINITY);
   const rate = Number.isFinite(prefill) ? prefill : 1000;
-  const firstTokenS = Math.min(FIRST_TOKEN_CAP_S, Math.ceil(FIRST_TOKEN_FLOOR_S + input.avgInputTokens / rate));
+  const firstTokenS = input.firstTokenS ?? Math.min(FIRST_TOKEN_CAP_S, Math.ceil(FIRST_TOKEN_FLOOR_S + input.avgInputTokens / rate));
   const stallS = Math.max(30, Math.ceil((2 * input.maxModelLen) / rate));
   return { firstTokenS, stallS, connectS: ENGINE_CONNECT_S, requestTimeoutS: input.requestTimeoutS };
 }
@@ -562,37 +565,79 @@ export function packageFiles(): { path: string; content: string }[] {
 
 // ---- from today's plan ----------------------------------------------------------------
 
+/** One replica's capacity behind an upstream: the docker host's, or the kubernetes engine group's. */
+function replicaCapacityOf(plan: DeploymentPlan, upstream: string): CapacityReport {
+  const target = plan.target;
+  switch (target.kind) {
+    case "docker": {
+      const host = plan.hosts.find((h) => h.name === upstream);
+      if (!host) throw new Error(`router extension: no host ${upstream}`);
+      return host.replicaCapacity;
+    }
+    case "kubernetes": {
+      const group = target.placement.groups.find((g) => g.name === upstream);
+      if (!group) throw new Error(`router extension: no engine group ${upstream}`);
+      return group.perReplica;
+    }
+    default: {
+      const never: never = target;
+      throw new Error(`unknown target ${JSON.stringify(never)}`);
+    }
+  }
+}
+
 /**
- * The extension's input from a plan, until the stack schema carries the options: adapter
- * policies default to `none`, escalation off, no frontier budget, mid-stream `error`.
- * `overrides` aims the engines at other bases, as `litellmConfig`'s do (tests: stubs).
+ * The extension's input from a plan: the stack's policy (plan.router.policy), with
+ * `options` replacing parts of it (tests) and `overrides` aiming the engines at other bases,
+ * as `litellmConfig`'s do (tests: stubs). Each router instance (a kubernetes pod) keeps its
+ * own state, so the engines' planned rates and the frontier budgets are split between them.
  */
 export function routerExtensionInput(plan: DeploymentPlan, options: RouterExtensionOptions = {}, overrides: UpstreamOverrides = {}): RouterExtensionInput {
+  const policy = plan.router.policy;
+  const instances = Math.max(1, plan.router.instances);
   const adapters = plan.engine.lora?.adapters ?? [];
+  const planned = new Map(policy.adapterFallbacks.map((a) => [a.adapter, a]));
+  const budgets = Object.fromEntries(Object.entries(policy.frontierBudgetUsdPerDay).map(([p, usd]) => [p, usd / instances]));
+  const e = policy.escalation;
   return {
     servedModelName: plan.engine.servedModelName,
     engineKind: plan.engine.kind,
     engineKeyEnv: plan.engine.kind === "vllm" ? ROUTER_ENGINE_KEY_ENV : null,
     hardTag: plan.router.hardTag,
     requestTimeoutS: plan.router.requestTimeoutS,
+    firstTokenS: policy.engineFirstTokenS,
     maxModelLen: plan.engine.maxModelLen,
     avgInputTokens: plan.spec.traffic.avg_input_tokens,
-    engines: plan.hosts.map((h) => ({
-      name: h.name,
-      apiBase: overrides.engines?.[h.name] ?? h.endpoint.apiBase,
-      plannedRpm: h.capacity.routerRpm,
-      maxRunning: h.capacity.concurrency * h.replicas,
-      prefillTokensPerSecond: h.capacity.prefillTokensPerSecond / Math.max(1, h.replicas),
-    })),
+    engines: plan.router.upstreams.map((u) => {
+      const replica = replicaCapacityOf(plan, u.name);
+      return {
+        name: u.name,
+        apiBase: overrides.engines?.[u.name] ?? u.apiBase,
+        plannedRpm: u.rpm / instances,
+        maxRunning: replica.maxConcurrency * u.replicas,
+        prefillTokensPerSecond: replica.prefillTokensPerSecond,
+      };
+    }),
     adapters: adapters.map((a) => {
       const chosen = options.adapterPolicies?.[a.name];
-      return { name: a.name, policy: chosen?.policy ?? DEFAULT_ADAPTER_POLICY, ...(chosen?.managed ? { managed: chosen.managed } : {}) };
+      if (chosen) return { name: a.name, policy: chosen.policy, ...(chosen.managed ? { managed: chosen.managed } : {}) };
+      const p = planned.get(a.name);
+      return { name: a.name, policy: p?.policy ?? DEFAULT_ADAPTER_POLICY, ...(p?.managed ? { managed: p.managed } : {}) };
     }),
     managed: plan.router.managed,
     frontier: plan.router.frontier,
-    escalation: { ...DEFAULT_ESCALATION, ...options.escalation },
-    frontierBudget: { usdPerDay: {}, overrideTag: DEFAULT_BUDGET_OVERRIDE_TAG, ...options.frontierBudget },
-    midStream: options.midStream ?? "error",
+    escalation: {
+      enabled: e.enabled,
+      minMeanLogprob: e.minMeanLogprob,
+      onLength: e.onLength,
+      onEmpty: e.onEmpty,
+      onRefusal: e.onRefusal,
+      refusalPrefixes: e.refusalPrefixes ?? DEFAULT_REFUSAL_PREFIXES,
+      streamPrefixTokens: e.streamPrefixTokens,
+      ...options.escalation,
+    },
+    frontierBudget: { usdPerDay: budgets, overrideTag: policy.budgetOverrideTag, ...options.frontierBudget },
+    midStream: options.midStream ?? policy.midStream,
     adminUi: plan.router.adminUi,
   };
 }

@@ -44,8 +44,11 @@ describe("router extension: config for the shipped stacks", () => {
     const config = ext.apply(litellmConfig(plan));
     for (const host of plan.hosts) {
       const engine = ext.settings.engines.find((e) => e.name === host.name)!;
+      // The whole upstream's rate (docker: one router instance), and the requests its
+      // replicas run at once before vLLM queues (max_num_seqs, bounded by the KV cache).
+      expect(engine.planned_rpm).toBe(plan.router.upstreams.find((u) => u.name === host.name)!.rpm);
       expect(engine.planned_rpm).toBe(host.capacity.routerRpm);
-      expect(engine.max_running).toBe(host.capacity.concurrency * host.replicas);
+      expect(engine.max_running).toBe(host.replicaCapacity.maxConcurrency * host.replicas);
       const names = [plan.engine.servedModelName, ...(plan.engine.lora?.adapters.map((a) => a.name) ?? [])];
       expect(engine.deployment_ids).toEqual(names.map((n) => deploymentIds.engine(n, host.name)));
       for (const id of engine.deployment_ids) {
@@ -65,16 +68,16 @@ describe("router extension: config for the shipped stacks", () => {
     const byTier = (tier: string): unknown[] => config.model_list.filter((d) => ext.settings.deployments[d.model_info.id]!.tier === tier).map((d) => d.litellm_params["timeout"]);
     expect(new Set(byTier("frontier"))).toEqual(new Set([300]));
     expect(new Set(byTier("managed"))).toEqual(new Set([120]));
-    expect(ext.settings.engine_timeouts.first_token_s).toBe(12);
+    expect(ext.settings.engine_timeouts.first_token_s).toBe(13);
     expect(apiTierTimeouts(600)).toEqual({ managed: 600, frontier: 1200 });
   });
 
   it("takes the settings file's engine URLs from the engines' API base", () => {
     const ext = routerExtension(routerExtensionInput(plans.prod));
     expect(ext.settings.engines.map((e) => [e.health_url, e.metrics_url, e.completions_url])).toEqual(
-      plans.prod.hosts.map((h) => {
-        const origin = new URL(h.endpoint.apiBase).origin;
-        return [`${origin}/health`, `${origin}/metrics`, `${h.endpoint.apiBase}/chat/completions`];
+      plans.prod.router.upstreams.map((u) => {
+        const origin = new URL(u.apiBase).origin;
+        return [`${origin}/health`, `${origin}/metrics`, `${u.apiBase}/chat/completions`];
       }),
     );
   });

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import * as path from "node:path";
-import { ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../../core/plan/plan";
+import { ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../../core/plan/env";
 import type { DeploymentPlan } from "../../core/plan/types";
 import { type LiteLlmConfig, type UpstreamOverrides, litellmConfig } from "../../core/render/litellm-config";
 import {
@@ -22,6 +22,7 @@ import {
   routerExtension,
   routerExtensionInput,
 } from "../../core/render/router-extension";
+import { renderRouter } from "../../core/render/router-config";
 import { type HttpResult, type LiteLlmProxy, type StreamResult, liteLlmExecutable, startLiteLlmProxy } from "../router-harness/litellm-proxy";
 import { type QueueModel, type StubKind, type StubUpstream, closeAll, startStub } from "../router-harness/stub-upstreams";
 
@@ -96,9 +97,11 @@ export async function startExtRouter(plan: DeploymentPlan, options: ExtRouterOpt
       frontier: frontier.map((s) => s.apiBase),
     };
     const input = routerExtensionInput(plan, options.extension ?? {}, overrides);
-    const extension = routerExtension(input);
+    // Without test options: exactly what ships (core/render/router-config.ts).
+    const shipped = options.extension === undefined ? renderRouter(plan, overrides) : null;
+    const extension = shipped?.extension ?? routerExtension(input);
     const withExtension = options.withExtension ?? true;
-    const base = withExtension ? extension.apply(litellmConfig(plan, overrides)) : litellmConfig(plan, overrides);
+    const base = withExtension ? (shipped?.config ?? extension.apply(litellmConfig(plan, overrides))) : litellmConfig(plan, overrides);
     // Adapters' managed fine-tunes are the extension's own deployments: aim them at their stubs.
     const config: LiteLlmConfig = {
       ...base,

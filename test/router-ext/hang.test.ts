@@ -2,7 +2,7 @@
  * Hung engines (issue 13.1), against the real LiteLLM proxy with our rendered config plus
  * the router extension, for the shipped prod stack AS SHIPPED: two engines, 4 router
  * workers, request_timeout_s 120, num_retries 1, cooldown 30 s, and the extension's
- * derived first-token limit (12 s for prod: router-extension.ts engineTimeouts). Nothing
+ * derived first-token limit (13 s for prod: router-extension.ts engineTimeouts). Nothing
  * is shortened. A hanging stub accepts the connection and never answers anything, health
  * and metrics included.
  *
@@ -31,7 +31,7 @@ beforeAll(async () => {
   expect([plan.router.numWorkers, plan.router.requestTimeoutS, plan.router.numRetries, plan.router.cooldownTimeS]).toEqual([4, 120, 1, 30]);
   r = await startExtRouter(plan);
   firstTokenS = r.extension.settings.engine_timeouts.first_token_s;
-  expect(firstTokenS).toBe(12);
+  expect(firstTokenS).toBe(13);
   await warmUp(r);
   await recovered();
   r.managed!.delayMs = MANAGED_MS;

@@ -12,7 +12,8 @@ import { type RawStackConfig, readStackFile } from "../../core/config/source";
 import { loadPlan } from "../../core/load";
 import { ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../../core/plan/env";
 import type { DeploymentPlan } from "../../core/plan/types";
-import { type LiteLlmConfig, type UpstreamOverrides, litellmConfig } from "../../core/render/litellm-config";
+import type { LiteLlmConfig, UpstreamOverrides } from "../../core/render/litellm-config";
+import { shippedRouterFiles, waitForExtension } from "../router-harness/shipped-router";
 import { type HttpResult, type LiteLlmProxy, type StreamResult, startLiteLlmProxy } from "../router-harness/litellm-proxy";
 import { type RecordedRequest, type StubKind, type StubUpstream, closeAll, startStub } from "../router-harness/stub-upstreams";
 
@@ -48,7 +49,7 @@ function stubKindFor(provider: string): StubKind {
 
 export interface RouterUnderTest {
   readonly plan: DeploymentPlan;
-  /** The config the proxy runs: exactly `litellmConfig(plan, overrides)`. */
+  /** The config the proxy runs: exactly `renderRouter(plan, overrides).config`, the router extension loaded beside it. */
   readonly config: LiteLlmConfig;
   readonly proxy: LiteLlmProxy;
   /** Engine stub per host name. */
@@ -79,6 +80,7 @@ function canary(env: string): string {
  */
 export async function startRouter(plan: DeploymentPlan): Promise<RouterUnderTest> {
   const stubs: StubUpstream[] = [];
+  const cleanups: (() => void)[] = [];
   const track = async (kind: StubKind, name: string): Promise<StubUpstream> => {
     const stub = await startStub(kind, { name, reply: `hello from ${name}` });
     stubs.push(stub);
@@ -96,11 +98,22 @@ export async function startRouter(plan: DeploymentPlan): Promise<RouterUnderTest
       ...(managed ? { managed: managed.apiBase } : {}),
       frontier: frontier.map((s) => s.apiBase),
     };
-    const config = litellmConfig(plan, overrides);
+    // As shipped: the config with the router extension applied, and the extension's package
+    // and settings from the router container's files (../router-harness/shipped-router.ts).
+    const shipped = shippedRouterFiles(plan, overrides);
+    cleanups.push(shipped.cleanup);
+    const config = shipped.rendered.config;
     const envNames = [ROUTER_MASTER_KEY_ENV, ROUTER_ENGINE_KEY_ENV, ...plan.router.secretEnv.map((s) => s.env)];
     const credentials = Object.fromEntries(envNames.map((name) => [name, canary(name)]));
     const masterKey = credentials[ROUTER_MASTER_KEY_ENV]!;
-    const proxy = await startLiteLlmProxy({ config, env: credentials, startupTimeoutMs: 110_000 });
+    const proxy = await startLiteLlmProxy({
+      config,
+      env: { ...shipped.env, ...credentials },
+      files: shipped.files,
+      extraArgs: [...shipped.args],
+      startupTimeoutMs: 110_000,
+    });
+    await waitForExtension(proxy, 1);
     // At startup LiteLLM reads GET /v1/models of OpenAI-compatible deployments for their
     // token limits (Router.arefresh_model_info); tests count from a clean slate.
     for (const stub of stubs) stub.clearRequests();
@@ -128,10 +141,12 @@ export async function startRouter(plan: DeploymentPlan): Promise<RouterUnderTest
       stop: async () => {
         await proxy.stop();
         await closeAll(stubs);
+        for (const c of cleanups) c();
       },
     };
   } catch (err) {
     await closeAll(stubs);
+    for (const c of cleanups) c();
     throw err;
   }
 }

@@ -42,6 +42,8 @@ export function renderKubernetesTarget(plan: DeploymentPlan): KubernetesRenderin
     files[`kubernetes/${String(i + 1).padStart(2, "0")}-${m.kind.toLowerCase()}-${m.metadata.name}.yaml`] = stringify(m, { lineWidth: 0, aliasDuplicateObjects: false });
   });
   files["router/litellm-config.yaml"] = workloads.routerConfig;
+  // The router extension's package and settings, as the router pods mount them beside the config.
+  for (const f of workloads.routerFiles) files[`router/${f.path}`] = f.content;
   files["placement.txt"] = `${placementSummary(plan)}\n`;
   for (const node of k3s?.nodes ?? []) {
     const dir = `k3s/${node.host.name}`;
