@@ -4,12 +4,14 @@
  * router container must carry (files, env, arguments, volume).
  *
  * Input is `RouterExtensionInput`, plain values a plan can provide; `routerExtensionInput`
- * builds it from today's `DeploymentPlan` plus the options the stack file does not have yet
- * (adapter fallback policy, escalation, frontier budgets, mid-stream mode). Pure: reads the
- * package's source files, nothing else.
+ * builds it from a `DeploymentPlan`, its policy from the stack file (`plan.router.policy`:
+ * adapter fallbacks, escalation, frontier budgets, mid-stream mode, first-token limit).
+ * What ships is core/render/router-config.ts's `renderRouter`. Pure: reads the package's
+ * source files, nothing else.
  *
  * Why each derived number is what it is:
- *  - engine first-token limit: 10 s plus the planned prompt's prefill time, at most 20 s.
+ *  - engine first-token limit (unless `router.engine_first_token_s` sets it): 10 s plus the
+ *    planned prompt's prefill time, at most 20 s.
  *    It is a liveness check, not a latency target: a call silent this long is cut only if
  *    the engine is also failing its health probes or is out of rotation (watchdog.py), so a
  *    slow answer from a healthy engine is never cut, and a hung engine costs a request at

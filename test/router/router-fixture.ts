@@ -14,7 +14,8 @@ import { ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../../core/plan/en
 import type { DeploymentPlan } from "../../core/plan/types";
 import type { LiteLlmConfig, UpstreamOverrides } from "../../core/render/litellm-config";
 import { shippedRouterFiles, waitForExtension } from "../router-harness/shipped-router";
-import { type HttpResult, type LiteLlmProxy, type StreamResult, startLiteLlmProxy } from "../router-harness/litellm-proxy";
+import { execFileSync } from "node:child_process";
+import { type HttpResult, type LiteLlmProxy, type StreamResult, liteLlmExecutable, startLiteLlmProxy } from "../router-harness/litellm-proxy";
 import { type RecordedRequest, type StubKind, type StubUpstream, closeAll, startStub } from "../router-harness/stub-upstreams";
 
 const REPO_ROOT = path.join(__dirname, "..", "..");
@@ -66,6 +67,14 @@ export interface RouterUnderTest {
   chatStream(body: Record<string, unknown>, headers?: Readonly<Record<string, string>>): Promise<StreamResult>;
   /** Every stub back to `ok` with no recorded request. */
   reset(): Promise<void>;
+  /**
+   * Waits until the router extension has every engine back in rotation (a health check and
+   * a canary passed) and each engine's admission budget is full again: cases that expect an
+   * engine to be tried start from the state a fresh router has.
+   */
+  settle(timeoutMs?: number): Promise<void>;
+  /** Rows of the extension's shared state (SQLite, read with the venv's Python). */
+  query(sql: string): unknown[][];
   stop(): Promise<void>;
 }
 
@@ -125,7 +134,25 @@ export async function startRouter(plan: DeploymentPlan): Promise<RouterUnderTest
         stub.clearRequests();
       }
     };
+    const python = liteLlmExecutable().python;
+    const query = (sql: string): unknown[][] => {
+      const script = "import json, sqlite3, sys\ndb = sqlite3.connect(sys.argv[1])\nprint(json.dumps(db.execute(sys.argv[2]).fetchall()))";
+      return JSON.parse(execFileSync(python, ["-c", script, shipped.statePath, sql], { encoding: "utf8" })) as unknown[][];
+    };
+    const settle = async (timeoutMs = 90_000): Promise<void> => {
+      const deadline = Date.now() + timeoutMs;
+      // tat: the GCRA's theoretical arrival time, epoch seconds (hybrid_router/state.py).
+      const busy = (): number => Number(query("SELECT COUNT(*) FROM engines WHERE down = 1 OR tat > strftime('%s','now')")[0]![0]);
+      while (busy() > 0) {
+        if (Date.now() > deadline) throw new Error(`engines not back within ${timeoutMs} ms: ${JSON.stringify(query("SELECT name, down, tat - strftime('%s','now') FROM engines"))}`);
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      // The extension's canary completions while engines came back are not the case's calls.
+      for (const stub of stubs) stub.clearRequests();
+    };
     return {
+      settle,
+      query,
       plan,
       config,
       proxy,

@@ -34,6 +34,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import openai
 from fastapi import HTTPException
 from litellm.exceptions import APIConnectionError, Timeout
 from litellm.integrations.custom_logger import CustomLogger
@@ -662,6 +663,12 @@ class HybridRouter(CustomLogger):
         call_id = request_data.get("litellm_call_id")
         request_id = call_id if isinstance(call_id, str) else None
         call = self._calls.pop(call_id, None) if isinstance(call_id, str) else None
+        if call is None and not isinstance(original_exception, openai.APIError):
+            # Failed before routing (authentication, an unparsable body: LiteLLM calls this
+            # hook from user_api_key_auth too, with a call id already set): its own answer
+            # (401, 400) stands, and it names no upstream. Upstream errors are litellm's
+            # exceptions, all openai.APIError.
+            return None
         if call is not None:
             self._release(call)
         model = request_data.get("model")
