@@ -154,7 +154,7 @@ export const frontierTierSchema = z.strictObject({
 export const escalationSchema = z.strictObject({
   enabled: z.boolean().default(ROUTER_POLICY_DEFAULTS.escalation.enabled),
   /** Mean token log-probability below which an answer is re-asked; unset: not judged on it. */
-  min_mean_logprob: z.number().lt(0).optional(),
+  min_mean_logprob: z.number().min(-100).max(-0.001, { message: "must be below 0 (log-probabilities are at most 0)" }).optional(),
   on_length: z.boolean().default(ROUTER_POLICY_DEFAULTS.escalation.on_length),
   on_empty: z.boolean().default(ROUTER_POLICY_DEFAULTS.escalation.on_empty),
   on_refusal: z.boolean().default(ROUTER_POLICY_DEFAULTS.escalation.on_refusal),
