@@ -15,24 +15,42 @@
  *    requests of an outage do) and after it (the shipped allowed_fails 3: measured once
  *    the engines have stopped receiving calls).
  *
- * Plan changes, all through the stack config: request_timeout_s 2 (the shipped 120 s
- * would make a hanging engine cost minutes per request before cooldown: see the table's
- * note), num_workers 1 (the proxy's worker count here), tiny traffic averages so the
- * planned rpm (LiteLLM's per-minute request cap) is far above the bench's request count,
- * and cooldown_time_s 10 so each failure mode starts from a clean rotation soon enough.
+ * 3. Hung engines with the router extension and the SHIPPED prod stack (4 workers,
+ *    request_timeout_s 120, num_retries 1, the extension's 12 s first-token limit): the first
+ *    request after one engine hangs (retried on the other engine), after both hang (managed
+ *    tier), the same for a stream, and later requests against the managed tier called
+ *    directly through the router. The managed stub answers after 300 ms, a provider's latency.
+ * 4. Overhead ratio: a minimal one-deployment LiteLLM config, our rendered config, and our
+ *    config with the extension, each with one worker, in alternating rounds of one run.
+ * 5. The extension's shared state: one admission (reserve, confirm, release in SQLite) in 1
+ *    and in 4 processes at once.
+ *
+ * Plan changes for sections 1-2, all through the stack config: request_timeout_s 2 (the
+ * shipped 120 s would make a hanging engine cost minutes per request before cooldown: see
+ * the table's note; section 3 runs the shipped value with the extension), num_workers 1
+ * (the proxy's worker count here), tiny traffic averages so the planned rpm (LiteLLM's
+ * per-minute request cap) is far above the bench's request count, and cooldown_time_s 10
+ * so each failure mode starts from a clean rotation soon enough.
  *
  * Env: BENCH_REQUESTS (default 1000), BENCH_SERIAL_REQUESTS (300), BENCH_CONCURRENCY (8),
- * BENCH_FAILOVER_REQUESTS (200).
+ * BENCH_FAILOVER_REQUESTS (200), BENCH_SECTIONS (comma list of overhead, failover, hung,
+ * ratio, state; default all).
  */
+import { execFileSync } from "node:child_process";
+import os from "node:os";
+import * as path from "node:path";
 import type { RawStackConfig } from "../core/config/source";
-import { deploymentIds } from "../core/render/litellm-config";
-import type { StubMode, StubUpstream } from "../test/router-harness/stub-upstreams";
+import { deploymentIds, managedGroupName } from "../core/render/litellm-config";
+import { type LiteLlmProxy, liteLlmExecutable, startLiteLlmProxy } from "../test/router-harness/litellm-proxy";
+import { type StubMode, type StubUpstream, startOpenAIStub } from "../test/router-harness/stub-upstreams";
+import { type ExtRouter, startExtRouter, warmUp } from "../test/router-ext/ext-fixture";
 import { MESSAGES, type RouterUnderTest, answeredBy, calls, planOf, shippedStack, startRouter } from "../test/router/router-fixture";
 
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 1000);
 const SERIAL_REQUESTS = Number(process.env["BENCH_SERIAL_REQUESTS"] ?? 300);
 const CONCURRENCY = Number(process.env["BENCH_CONCURRENCY"] ?? 8);
 const FAILOVER_REQUESTS = Number(process.env["BENCH_FAILOVER_REQUESTS"] ?? 200);
+const SECTIONS = new Set((process.env["BENCH_SECTIONS"] ?? "overhead,failover,hung,ratio,state").split(",").map((x) => x.trim()));
 const TIMEOUT_S = 2;
 /** Requests per failure mode before cooldown: (1 + num_retries) x this stays under 100 fails per engine. */
 const BEFORE_COOLDOWN_REQUESTS = 48;
@@ -219,48 +237,255 @@ function failoverTable(rows: readonly FailoverRow[]): string {
   );
 }
 
+const loadAvg = (): string => os.loadavg().map((x) => x.toFixed(1)).join(" ");
+
+// ---- 3. hung engines, shipped timeouts, with the extension ------------------------------
+
+const MANAGED_MS = 300;
+
+async function timedMs<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const v = await f();
+  return [v, performance.now() - t];
+}
+
+async function backInRotation(r: ExtRouter): Promise<void> {
+  for (const e of Object.values(r.engines)) await e.setMode("ok");
+  for (let i = 0; i < 90 && r.query("SELECT COUNT(*) FROM engines WHERE down = 1")[0]![0] !== 0; i++) await sleep(1_000);
+  await sleep(5_000); // the engines' planned rate refills
+}
+
+async function hungEngines(): Promise<string> {
+  const plan = planOf(shippedStack("prod"));
+  const served = plan.engine.servedModelName;
+  const r = await startExtRouter(plan);
+  const rows: string[][] = [];
+  try {
+    await warmUp(r);
+    await backInRotation(r);
+    r.managed!.delayMs = MANAGED_MS;
+    const limit = r.extension.settings.engine_timeouts.first_token_s;
+    const [gpu1] = plan.hosts.map((h) => h.name);
+    const send = (model = served) => r.chat({ model, messages: MESSAGES }, {}, 300_000);
+    const describe = (res: { headers: Headers }): string => `${res.headers.get("x-hybrid-tier")} (${res.headers.get("x-hybrid-deployment")})`;
+
+    await r.engines[gpu1!]!.setMode("hang");
+    const pair = await Promise.all([timedMs(() => send()), timedMs(() => send())]);
+    const [slow, slowMs] = pair.sort((a, b) => b[1] - a[1])[0]!;
+    rows.push(["one engine hangs", "first request that met it", fmt(slowMs / 1000, 2), describe(slow)]);
+    await backInRotation(r);
+
+    for (const e of Object.values(r.engines)) await e.setMode("hang");
+    const [first, firstMs] = await timedMs(() => send());
+    rows.push(["both engines hang", "first request", fmt(firstMs / 1000, 2), describe(first)]);
+    const spill: number[] = [];
+    const direct: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      spill.push((await timedMs(() => send()))[1]);
+      direct.push((await timedMs(() => send(managedGroupName(served))))[1]);
+    }
+    rows.push(["both engines hang", "later requests p50 / p99", `${fmt(percentile(spill, 50) / 1000, 3)} / ${fmt(percentile(spill, 99) / 1000, 3)}`, "managed"]);
+    rows.push(["(managed tier called directly)", "p50 / p99", `${fmt(percentile(direct, 50) / 1000, 3)} / ${fmt(percentile(direct, 99) / 1000, 3)}`, `ratio p50 ${fmt(percentile(spill, 50) / percentile(direct, 50), 2)}x`]);
+    await backInRotation(r);
+
+    for (const e of Object.values(r.engines)) await e.setMode("hang");
+    const [stream, streamMs] = await timedMs(() => r.chatStream({ model: served, messages: MESSAGES }, {}, 300_000));
+    rows.push(["both engines hang, streaming", "first stream, complete", fmt(streamMs / 1000, 2), `${stream.headers.get("x-hybrid-tier")}, [DONE] ${stream.done}`]);
+    const [, laterStreamMs] = await timedMs(() => r.chatStream({ model: served, messages: MESSAGES }, {}, 300_000));
+    rows.push(["both engines hang, streaming", "next stream, complete", fmt(laterStreamMs / 1000, 2), "managed"]);
+    return [
+      `Hung engines, shipped prod stack with the router extension: ${plan.router.numWorkers} workers, request_timeout_s ${plan.router.requestTimeoutS}, num_retries ${plan.router.numRetries}, engine first-token limit ${limit} s; managed stub answers after ${MANAGED_MS} ms; load avg ${loadAvg()}`,
+      table(["engines", "request", "seconds", "answered by"], rows),
+      `without the extension the same hang cost each request up to (1 + num_retries) x ${plan.router.requestTimeoutS} s, and a retry could return to the hung engine (issue 13).`,
+    ].join("\n");
+  } finally {
+    await r.stop();
+  }
+}
+
+// ---- 4. overhead: minimal config vs ours vs ours + extension ------------------------------
+
+interface Target {
+  readonly name: string;
+  readonly url: string;
+  readonly key: string;
+  readonly model: string;
+}
+
+async function minimalProxy(stub: StubUpstream, model: string): Promise<LiteLlmProxy> {
+  return startLiteLlmProxy({
+    config: {
+      model_list: [{ model_name: model, litellm_params: { model: `hosted_vllm/${model}`, api_base: stub.apiBase, api_key: "os.environ/HOSTED_VLLM_API_KEY" } }],
+      general_settings: { master_key: "os.environ/LITELLM_MASTER_KEY" },
+    },
+    env: { LITELLM_MASTER_KEY: "sk-minimal-bench", HOSTED_VLLM_API_KEY: "engine-key" },
+    startupTimeoutMs: 300_000,
+  });
+}
+
+async function send(target: Target): Promise<Omit<Sample, "ms">> {
+  const res = await fetch(`${target.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${target.key}` },
+    body: body(target.model),
+    signal: AbortSignal.timeout(60_000),
+  });
+  await res.arrayBuffer();
+  return { ok: res.status === 200, answeredBy: res.headers.get("x-litellm-model-id"), overheadMs: null };
+}
+
+async function overheadRatio(): Promise<string> {
+  const plan = planOf(benchStack({ num_workers: 1 }));
+  const served = plan.engine.servedModelName;
+  const minimalStub = await startOpenAIStub({ name: "minimal-engine" });
+  const minimal = await minimalProxy(minimalStub, served);
+  const ours = await startRouter(plan);
+  const withExt = await startExtRouter(plan);
+  try {
+    const targets: Target[] = [
+      { name: "minimal: one deployment, no settings", url: minimal.url, key: "sk-minimal-bench", model: served },
+      { name: "ours: rendered prod config", url: ours.proxy.url, key: ours.masterKey, model: served },
+      { name: "ours + router extension", url: withExt.proxy.url, key: withExt.masterKey, model: served },
+    ];
+    const rows: string[][] = [];
+    for (const [concurrency, requests] of [[1, SERIAL_REQUESTS], [CONCURRENCY, REQUESTS]] as const) {
+      for (const t of targets) await load(50, concurrency, () => send(t)); // warm-up
+      const runs = targets.map(() => [] as RunResult[]);
+      const rounds = 4;
+      for (let round = 0; round < rounds; round++) {
+        for (const [i, t] of targets.entries()) runs[i]!.push(await load(Math.ceil(requests / rounds), concurrency, () => send(t)));
+      }
+      const merged = runs.map((rs) => ({ samples: rs.flatMap((x) => x.samples), wallMs: rs.reduce((s, x) => s + x.wallMs, 0) }));
+      const base = percentile(merged[0]!.samples.map((x) => x.ms), 50);
+      merged.forEach((m, i) => {
+        const ms = m.samples.map((x) => x.ms);
+        const failed = m.samples.filter((x) => !x.ok).length;
+        rows.push([
+          i === 0 ? String(concurrency) : "",
+          targets[i]!.name,
+          fmt(percentile(ms, 50), 2),
+          fmt(percentile(ms, 99), 2),
+          fmt((m.samples.length / m.wallMs) * 1000, 0),
+          `${fmt(percentile(ms, 50) / base, 2)}x`,
+          String(failed),
+        ]);
+      });
+    }
+    return [
+      `Overhead: the same request through three proxies (1 worker each, engine stubs answer at once), alternating rounds in one run; load avg ${loadAvg()}`,
+      table(["concurrency", "config", "p50 ms", "p99 ms", "req/s", "p50 vs minimal", "failed"], rows),
+    ].join("\n");
+  } finally {
+    await withExt.stop();
+    await ours.stop();
+    await minimal.stop();
+    await minimalStub.close();
+  }
+}
+
+// ---- 5. the shared state's own cost ---------------------------------------------------------
+
+const STATE_BENCH = `
+import os, sys, tempfile, time, multiprocessing
+from hybrid_router.settings import EngineSettings, LiveLoadSettings
+from hybrid_router.state import Admission, SharedState
+E = EngineSettings(name="e", kind="vllm", health_url="h", metrics_url=None, completions_url="c", canary_model="m", planned_rpm=1e9, max_running=10**9, deployment_ids=())
+L = LiveLoadSettings(enabled=True, poll_interval_s=1, probe_timeout_s=2, stale_after_s=3, max_waiting=0, kv_cache_limit=0.95, burst_s=5, unconfirmed_ttl_s=2, confirmed_ttl_s=600)
+def cycles(path, n, out):
+    s = SharedState(path, [E])
+    t = time.perf_counter()
+    for _ in range(n):
+        a = s.reserve(["e"], L)
+        assert isinstance(a, Admission)
+        s.confirm(a.reservation, 600)
+        s.release(a.reservation)
+    out.put((time.perf_counter() - t) / n)
+if __name__ == "__main__":
+    n = int(sys.argv[2])
+    for procs in (1, 4):
+        d = tempfile.mkdtemp(dir=sys.argv[1])
+        path = os.path.join(d, "s.db")
+        SharedState(path, [E]).close()
+        q = multiprocessing.Queue()
+        ps = [multiprocessing.Process(target=cycles, args=(path, n, q)) for _ in range(procs)]
+        [p.start() for p in ps]
+        [p.join() for p in ps]
+        per = [q.get() for _ in ps]
+        print(procs, sum(per) / len(per) * 1e6)
+`;
+
+function stateCost(): string {
+  const dir = process.env["BENCH_STATE_DIR"] ?? (os.platform() === "linux" ? "/dev/shm" : os.tmpdir());
+  const out = execFileSync(liteLlmExecutable().python, ["-c", STATE_BENCH, dir, "2000"], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"] ?? "", PYTHONPATH: path.join(__dirname, "..", "templates", "router") },
+  });
+  const rows = out
+    .trim()
+    .split("\n")
+    .map((line) => line.split(" "))
+    .map(([procs, us]) => [procs!, fmt(Number(us), 0)]);
+  return [
+    `Shared state: one admission (reserve, confirm, release: three SQLite write transactions) on ${dir}; load avg ${loadAvg()}`,
+    table(["processes at once", "microseconds per admission"], rows),
+    "a request to an engine pays one admission; API-tier requests pay a read of the day's spend when a frontier budget is set.",
+  ].join("\n");
+}
+
 async function main(): Promise<void> {
   const rows: FailoverRow[] = [];
   const out: string[] = [];
   const hangRequests = 2 * CONCURRENCY;
+  out.push(`Machine: ${os.cpus().length} CPUs, load avg at start ${loadAvg()}`);
 
-  const noCooldown = await startRouter(planOf(benchStack({ allowed_fails: 100 })));
-  try {
-    const served = noCooldown.plan.engine.servedModelName;
-    const engine = noCooldown.engines[noCooldown.plan.hosts[0]!.name]!;
-    await load(100, CONCURRENCY, () => proxied(noCooldown, served)); // warm-up: connections, caches
-    await load(100, CONCURRENCY, () => direct(engine, served, noCooldown.credentials["HOSTED_VLLM_API_KEY"]!));
-    const busy = await overhead(noCooldown, REQUESTS, CONCURRENCY);
-    const serial = await overhead(noCooldown, SERIAL_REQUESTS, 1);
-    out.push([`Router overhead: prod plan, 1 LiteLLM worker, stubs answer at once; alternating rounds in one run`, overheadTable([busy, serial])].join("\n"));
-    // Each mode stays under allowed_fails (100, the schema's maximum) per engine within the
-    // fail counter's window (cooldown_time_s), so no request of this phase meets a cooldown.
-    for (const mode of ["error5xx", "refuse", "hang"] as const) {
-      await sleep(COOLDOWN_S * 1000 + 500);
-      rows.push(await beforeCooldown(noCooldown, mode, mode === "hang" ? hangRequests : BEFORE_COOLDOWN_REQUESTS));
+  if (SECTIONS.has("overhead") || SECTIONS.has("failover")) {
+    const noCooldown = await startRouter(planOf(benchStack({ allowed_fails: 100 })));
+    try {
+      if (SECTIONS.has("overhead")) {
+        const served = noCooldown.plan.engine.servedModelName;
+        const engine = noCooldown.engines[noCooldown.plan.hosts[0]!.name]!;
+        await load(100, CONCURRENCY, () => proxied(noCooldown, served)); // warm-up: connections, caches
+        await load(100, CONCURRENCY, () => direct(engine, served, noCooldown.credentials["HOSTED_VLLM_API_KEY"]!));
+        const busy = await overhead(noCooldown, REQUESTS, CONCURRENCY);
+        const serial = await overhead(noCooldown, SERIAL_REQUESTS, 1);
+        out.push([`Router overhead: prod plan, 1 LiteLLM worker, stubs answer at once; alternating rounds in one run; load avg ${loadAvg()}`, overheadTable([busy, serial])].join("\n"));
+      }
+      if (SECTIONS.has("failover")) {
+        // Each mode stays under allowed_fails (100, the schema's maximum) per engine within the
+        // fail counter's window (cooldown_time_s), so no request of this phase meets a cooldown.
+        for (const mode of ["error5xx", "refuse", "hang"] as const) {
+          await sleep(COOLDOWN_S * 1000 + 500);
+          rows.push(await beforeCooldown(noCooldown, mode, mode === "hang" ? hangRequests : BEFORE_COOLDOWN_REQUESTS));
+        }
+      }
+    } finally {
+      await noCooldown.stop();
     }
-  } finally {
-    await noCooldown.stop();
   }
 
-  const shipped = await startRouter(planOf(benchStack({})));
-  try {
-    rows.push(await afterCooldown(shipped, "error5xx", FAILOVER_REQUESTS));
-    rows.push(await afterCooldown(shipped, "refuse", FAILOVER_REQUESTS));
-    rows.push(await afterCooldown(shipped, "hang", FAILOVER_REQUESTS));
-  } finally {
-    await shipped.stop();
+  if (SECTIONS.has("failover")) {
+    const shipped = await startRouter(planOf(benchStack({})));
+    try {
+      rows.push(await afterCooldown(shipped, "error5xx", FAILOVER_REQUESTS));
+      rows.push(await afterCooldown(shipped, "refuse", FAILOVER_REQUESTS));
+      rows.push(await afterCooldown(shipped, "hang", FAILOVER_REQUESTS));
+    } finally {
+      await shipped.stop();
+    }
+    const order: StubMode[] = ["error5xx", "refuse", "hang"];
+    rows.sort((a, b) => order.indexOf(a.mode) - order.indexOf(b.mode));
+    out.push(
+      [
+        `Failover latency (without the extension): both prod engines down, concurrency ${CONCURRENCY}; request_timeout_s ${TIMEOUT_S}, num_retries 1; load avg ${loadAvg()}`,
+        failoverTable(rows),
+        `note: a hanging engine costs up to (1 + num_retries) x request_timeout_s per request before cooldown; with the shipped request_timeout_s of 120 that is up to 240 s (section "Hung engines" has the extension's figures).`,
+      ].join("\n"),
+    );
   }
 
-  const order: StubMode[] = ["error5xx", "refuse", "hang"];
-  rows.sort((a, b) => order.indexOf(a.mode) - order.indexOf(b.mode));
-  out.push(
-    [
-      `Failover latency: both prod engines down, concurrency ${CONCURRENCY}; request_timeout_s ${TIMEOUT_S}, num_retries 1`,
-      failoverTable(rows),
-      `note: a hanging engine costs up to (1 + num_retries) x request_timeout_s per request before cooldown; with the shipped request_timeout_s of 120 that is up to 240 s.`,
-    ].join("\n"),
-  );
+  if (SECTIONS.has("hung")) out.push(await hungEngines());
+  if (SECTIONS.has("ratio")) out.push(await overheadRatio());
+  if (SECTIONS.has("state")) out.push(stateCost());
   console.log(`\n${out.join("\n\n")}\n`);
 }
 

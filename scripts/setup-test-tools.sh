@@ -28,6 +28,7 @@ trap 'stop_pulumi_build; exit 130' INT
 trap 'stop_pulumi_build; exit 143' TERM
 bash "${here}/install-shellcheck.sh"
 bash "${here}/install-litellm.sh"
+bash "${here}/install-mypy.sh"
 bash "${here}/install-actionlint.sh"
 bash "${here}/install-chromium.sh"
 bash "${here}/install-sshd.sh"

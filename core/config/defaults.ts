@@ -48,6 +48,18 @@ export const ROUTER_DEFAULTS = {
   cooldown_time_s: 30,
 } as const;
 
+/**
+ * The router extension's policy keys (templates/router/hybrid_router; README, "The router
+ * extension"). An adapter's default fallback is `none`: its callers asked for the fine-tune,
+ * and a clear 503 is safer than a silent change of model.
+ */
+export const ROUTER_POLICY_DEFAULTS = {
+  adapter_fallback: "none",
+  mid_stream: "error",
+  budget_override_tag: "budget-override",
+  escalation: { enabled: false, on_length: true, on_empty: true, on_refusal: true, stream_prefix_tokens: 0 },
+} as const;
+
 /** `access:` defaults. */
 export const ACCESS_DEFAULTS = {
   ssh_private_key_secret: "sshPrivateKey",

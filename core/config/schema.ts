@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { ENGINES, QUANTIZATIONS } from "../catalog/types";
 import { addressProblem, cidrProblem } from "../net/address";
-import { ACCESS_DEFAULTS, BENCHMARK_DEFAULTS, DRIVER_DEFAULTS, ENGINE_DEFAULTS, HOST_DEFAULTS, MONITORING_DEFAULTS, ROUTER_DEFAULTS, TRAFFIC_DEFAULTS } from "./defaults";
+import { ACCESS_DEFAULTS, BENCHMARK_DEFAULTS, DRIVER_DEFAULTS, ENGINE_DEFAULTS, HOST_DEFAULTS, MONITORING_DEFAULTS, ROUTER_DEFAULTS, ROUTER_POLICY_DEFAULTS, TRAFFIC_DEFAULTS } from "./defaults";
 import type { FrontierProvider, ManagedProvider } from "../catalog/types";
 
 const MANAGED = ["together_ai", "fireworks_ai", "deepinfra", "replicate"] as const satisfies readonly ManagedProvider[];
@@ -120,6 +120,19 @@ export const adapterSchema = z.strictObject({
   rank: z.number().int().min(1),
   /** The catalog model id the adapter was trained on; must be the served model. */
   base_model: z.string(),
+  /**
+   * When its engines cannot take a request: `none` (a 503 naming the adapter, 429 when they
+   * are full), `base` (the base model's managed and frontier tiers), `managed` (the same
+   * fine-tune at a provider, `fallback_managed`).
+   */
+  fallback: z.enum(["none", "base", "managed"]).default(ROUTER_POLICY_DEFAULTS.adapter_fallback),
+  /** `fallback: managed` only: the fine-tune at a provider that serves LoRA adapters on the base model. */
+  fallback_managed: z.strictObject({
+    provider: z.enum(MANAGED),
+    /** The provider's id of the fine-tune (e.g. a Fireworks `accounts/<you>/models/<name>`). */
+    model: z.string().min(1),
+    api_key_secret: secretKeyName,
+  }).optional(),
 });
 
 export const managedTierSchema = z.strictObject({
@@ -133,6 +146,22 @@ export const frontierTierSchema = z.strictObject({
   provider: z.enum(FRONTIER),
   model: z.string().min(1),
   api_key_secret: secretKeyName,
+  /** Spend guard: USD per UTC day at this provider, after which its requests get 429 (unless tagged `router.budget_override_tag`). */
+  budget_usd_per_day: z.number().min(0).optional(),
+});
+
+/** Confidence-based escalation of the served model's engine answers to the frontier tier. */
+export const escalationSchema = z.strictObject({
+  enabled: z.boolean().default(ROUTER_POLICY_DEFAULTS.escalation.enabled),
+  /** Mean token log-probability below which an answer is re-asked; unset: not judged on it. */
+  min_mean_logprob: z.number().min(-100).max(-0.001, { message: "must be below 0 (log-probabilities are at most 0)" }).optional(),
+  on_length: z.boolean().default(ROUTER_POLICY_DEFAULTS.escalation.on_length),
+  on_empty: z.boolean().default(ROUTER_POLICY_DEFAULTS.escalation.on_empty),
+  on_refusal: z.boolean().default(ROUTER_POLICY_DEFAULTS.escalation.on_refusal),
+  /** Answers starting with one of these are refusals; default: a short English list. */
+  refusal_prefixes: z.array(z.string().min(1)).min(1).optional(),
+  /** Stream tokens held back and judged before the first byte; 0: streams are not escalated. */
+  stream_prefix_tokens: z.number().int().min(0).max(512).default(ROUTER_POLICY_DEFAULTS.escalation.stream_prefix_tokens),
 });
 
 /**
@@ -182,6 +211,14 @@ export const routerSchema = z.strictObject({
   num_retries: z.number().int().min(0).max(10).default(ROUTER_DEFAULTS.num_retries),
   allowed_fails: z.number().int().min(1).max(100).default(ROUTER_DEFAULTS.allowed_fails),
   cooldown_time_s: z.number().int().min(1).max(3600).default(ROUTER_DEFAULTS.cooldown_time_s),
+  /** Off unless set; needs `router.frontier`. */
+  escalation: escalationSchema.optional(),
+  /** Requests tagged with this may exceed the frontier budgets. */
+  budget_override_tag: z.string().regex(/^[a-z][a-z0-9-]*$/).default(ROUTER_POLICY_DEFAULTS.budget_override_tag),
+  /** A stream whose upstream fails after its first byte: `error` (a well-formed error event) or `continue` (the next tier finishes the answer). */
+  mid_stream: z.enum(["error", "continue"]).default(ROUTER_POLICY_DEFAULTS.mid_stream),
+  /** Seconds an engine call may stay silent before it is cut, if the engine also fails its health checks; default: 10 s + the planned prompt's prefill, at most 20 s. */
+  engine_first_token_s: z.number().int().min(5).max(600).optional(),
 });
 
 /** An OpenSSH public host key as `ssh-keyscan` and `known_hosts` print it: `<type> <base64>`. */

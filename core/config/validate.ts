@@ -250,6 +250,35 @@ function looseElements(value: unknown): [number, Loose][] {
 
 const str = (v: string | number | undefined): string | undefined => (typeof v === "string" ? v : undefined);
 
+/** The router extension's policy keys that depend on each other (adapter fallbacks, escalation). */
+function routerPolicyChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const hasFrontier = (p.router?.frontier.length ?? 0) > 0;
+  (p.adapters ?? []).forEach((a, i) => {
+    if (a.fallback === "managed" && !a.fallback_managed) {
+      out.push(error(keyPath("adapters", [i, "fallback_managed"]), `is missing: adapter "${a.name}" falls back to "managed"`,
+        "name the same fine-tune at a provider: fallback_managed: {provider, model, api_key_secret}; or choose fallback none or base"));
+    }
+    if (a.fallback !== "managed" && a.fallback_managed) {
+      out.push(error(keyPath("adapters", [i, "fallback_managed"]), `is only used with fallback: managed (adapter "${a.name}" has ${a.fallback})`,
+        "set fallback: managed, or remove fallback_managed"));
+    }
+    if (a.fallback_managed) {
+      out.push(...requireSecret(raw, keyPath("adapters", [i, "fallback_managed", "api_key_secret"]), a.fallback_managed.api_key_secret,
+        `${MANAGED_PROVIDERS[a.fallback_managed.provider].displayName} API key`));
+    }
+    if (a.fallback === "base" && p.router && !p.router.managed && !hasFrontier) {
+      out.push(error(keyPath("adapters", [i, "fallback"]), `"base" needs router.managed or router.frontier to answer adapter "${a.name}" with the base model`,
+        "add a managed or frontier tier, or choose fallback none"));
+    }
+  });
+  if (p.router?.escalation?.enabled && !hasFrontier) {
+    out.push(error(keyPath("router", ["escalation", "enabled"]), "escalation re-asks the frontier tier, and router.frontier is empty",
+      "add a frontier tier, or turn escalation off"));
+  }
+  return out;
+}
+
 function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   const hosts = looseElements(raw.values["hosts"]);
@@ -379,6 +408,7 @@ function crossChecks(p: Parsed, raw: RawStackConfig): ConfigIssue[] {
   out.push(...dockerChecks(p, hosts));
   out.push(...kubernetesChecks(p, raw, hosts));
   out.push(...monitoringChecks(p, raw));
+  out.push(...routerPolicyChecks(p, raw));
   return out;
 }
 

@@ -10,6 +10,7 @@ import { httpUrl } from "../net/address";
 import versions from "../versions.json";
 import { FRONTIER_MODEL_NAME } from "./env";
 import { serviceHost } from "./kubernetes";
+import { routerPolicy } from "./router-policy";
 import type { CapacityEstimate } from "./capacity";
 import type { ApiTierPlan, EngineUpstream, HostPlan, RouterPlan, RouterSecretEnv, TargetPlan, TlsPlan } from "./types";
 
@@ -120,5 +121,6 @@ export function routerPlan(
     modelNames,
     secretEnv,
     upstreams: upstreams(spec, hosts, target, processes),
+    policy: routerPolicy(spec, frontier, envFor),
   };
 }

@@ -314,6 +314,37 @@ export interface EngineUpstream {
   readonly tpmPerProcess: number;
 }
 
+/** What an adapter's request gets when its engines cannot take it (`adapters[].fallback`). */
+export type AdapterFallbackPolicy = "none" | "base" | "managed";
+
+export interface AdapterFallbackPlan {
+  readonly adapter: string;
+  readonly policy: AdapterFallbackPolicy;
+  /** `managed`: the same fine-tune at a provider that serves LoRA on the base model. */
+  readonly managed: ApiTierPlan | null;
+}
+
+/** The router extension's policy (core/plan/router-policy.ts); rendered by core/render/router-extension.ts. */
+export interface RouterPolicyPlan {
+  readonly adapterFallbacks: readonly AdapterFallbackPlan[];
+  readonly escalation: {
+    readonly enabled: boolean;
+    readonly minMeanLogprob: number | null;
+    readonly onLength: boolean;
+    readonly onEmpty: boolean;
+    readonly onRefusal: boolean;
+    /** null: the extension's default phrases. */
+    readonly refusalPrefixes: readonly string[] | null;
+    readonly streamPrefixTokens: number;
+  };
+  /** USD per UTC day per frontier provider (the whole stack's; split between router instances when rendered). */
+  readonly frontierBudgetUsdPerDay: Readonly<Record<string, number>>;
+  readonly budgetOverrideTag: string;
+  readonly midStream: "error" | "continue";
+  /** `router.engine_first_token_s`; null: derived from the plan (10 s + prefill, at most 20 s). */
+  readonly engineFirstTokenS: number | null;
+}
+
 export interface RouterPlan {
   readonly image: ImageRef;
   readonly tls: TlsPlan | null;
@@ -339,6 +370,8 @@ export interface RouterPlan {
   readonly secretEnv: readonly RouterSecretEnv[];
   /** The engines, as the router reaches them. */
   readonly upstreams: readonly EngineUpstream[];
+  /** The router extension's policy: adapter fallbacks, escalation, frontier budgets, mid-stream, first-token limit. */
+  readonly policy: RouterPolicyPlan;
 }
 
 export interface DeploymentPlan {

@@ -3,6 +3,7 @@
  * with which GPUs, mounts, ports and health checks. The Docker components translate
  * these one to one; the Kubernetes target reads the same specs.
  */
+import * as path from "node:path";
 import { ENGINE_API_KEY_ENV, HF_TOKEN_ENV, ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../plan/env";
 import type { EngineKind } from "../catalog/types";
 import type { DeploymentPlan, DockerHostTarget, DockerTargetPlan, HostPlan, ImageRef } from "../plan/types";
@@ -10,6 +11,7 @@ import { EDGE_CERT_PATH, EDGE_HEALTH_PORT, EDGE_KEY_PATH, renderCaddyfile } from
 import { engineArgs } from "./engine-args";
 import { routerMetricsArgs } from "./monitoring/router-metrics";
 import { LORAX_HUB_CACHE } from "./lorax";
+import type { RouterRendering } from "./router-config";
 
 /** A secret the container receives as env; the value comes from Pulumi, never from this spec. */
 export type SecretSource =
@@ -90,6 +92,8 @@ export function modelCacheMount(kind: EngineKind, cacheDir: string): ModelCacheM
   }
 }
 export const ROUTER_CONFIG_PATH = "/app/config.yaml";
+/** The router host's directory for the extension's lasting state (the day's frontier spend). */
+export const ROUTER_STATE_HOST_DIR = "/var/lib/hybrid-inference/router";
 export const ROUTER_INTERNAL_PORT = 4000;
 
 /** Docker's json-file log rotation for every container we run. */
@@ -267,8 +271,15 @@ export function engineContainer(plan: DeploymentPlan, instance: EngineInstance):
   };
 }
 
-export function routerContainer(plan: DeploymentPlan, configYaml: string): ContainerSpec {
+/**
+ * The LiteLLM proxy: its config, and the router extension beside it (the package and its
+ * settings in the config's directory, where LiteLLM imports `callbacks` from; its env and
+ * arguments; the daily frontier spend on a host volume, kept across restarts).
+ */
+export function routerContainer(plan: DeploymentPlan, rendered: RouterRendering): ContainerSpec {
   const { router } = plan;
+  const { extension } = rendered;
+  const configDir = path.posix.dirname(ROUTER_CONFIG_PATH);
   const secretEnv: Record<string, SecretSource> = {
     [ROUTER_MASTER_KEY_ENV]: { kind: "router-master-key" },
     [ROUTER_ENGINE_KEY_ENV]: { kind: "engine-api-key" },
@@ -277,7 +288,7 @@ export function routerContainer(plan: DeploymentPlan, configYaml: string): Conta
   return {
     name: routerContainerName(plan),
     image: router.image,
-    command: ["--config", ROUTER_CONFIG_PATH, "--port", String(ROUTER_INTERNAL_PORT), "--num_workers", String(router.numWorkers), ...routerMetricsArgs(plan)],
+    command: ["--config", ROUTER_CONFIG_PATH, "--port", String(ROUTER_INTERNAL_PORT), "--num_workers", String(router.numWorkers), ...routerMetricsArgs(plan), ...extension.args],
     env: {
       // Start offline: use the cost map bundled with the pinned version instead of fetching it.
       LITELLM_LOCAL_MODEL_COST_MAP: "True",
@@ -291,15 +302,16 @@ export function routerContainer(plan: DeploymentPlan, configYaml: string): Conta
       // The admin UI and API docs are attack surface a config-only proxy does not need,
       // unless the stack asks for them (router.admin_ui).
       ...(router.adminUi ? {} : { DISABLE_ADMIN_UI: "True", NO_DOCS: "True", NO_REDOC: "True" }),
+      ...extension.env,
     },
     secretEnv,
     gpus: null,
-    volumes: [],
+    volumes: [{ hostPath: ROUTER_STATE_HOST_DIR, containerPath: extension.stateVolume, readOnly: false }],
     labels: {},
     // Behind a TLS edge the router is reached on the private network only.
     ports: router.tls ? [] : [{ internal: ROUTER_INTERNAL_PORT, external: router.port }],
     healthcheck: { test: httpProbe(`http://127.0.0.1:${ROUTER_INTERNAL_PORT}/health/liveliness`), interval: "15s", timeout: "5s", retries: 3, startPeriod: "60s" },
-    files: [{ path: ROUTER_CONFIG_PATH, content: configYaml }],
+    files: [{ path: ROUTER_CONFIG_PATH, content: rendered.yaml }, ...extension.files.map((f) => ({ path: path.posix.join(configDir, f.path), content: f.content }))],
     secretFiles: [],
   };
 }

@@ -11,7 +11,7 @@ import { argvForDisplay } from "./engine-args";
 import { type BootstrapStep, type HostStep, type RebootWait, TUNNEL_PEER_KEYS_ENV, TUNNEL_PRIVATE_KEY_ENV, TUNNEL_STEP, hostSteps, rebootWait, renderCloudInit, renderStepCommand } from "./host-bootstrap";
 import { renderSecretStepCommand } from "./kubernetes/k3s-bootstrap";
 import { engineReadinessStep, routerReadinessStep } from "./readiness";
-import { renderLitellmConfig } from "./litellm-config";
+import { renderRouter } from "./router-config";
 import { renderDockerMonitoring } from "./monitoring/docker";
 import { type HostBenchmark, benchmarkCommand, benchmarkSteps } from "./benchmark";
 import { prefetchStep } from "./prefetch";
@@ -50,8 +50,9 @@ export interface DockerRendering {
 
 export function renderDockerTarget(plan: DeploymentPlan): DockerRendering {
   const target = dockerPart(plan);
-  const routerConfig = renderLitellmConfig(plan);
-  const router = routerContainer(plan, routerConfig);
+  const rendered = renderRouter(plan);
+  const routerConfig = rendered.yaml;
+  const router = routerContainer(plan, rendered);
   const edge = edgeContainer(plan, target);
   const benchmarks = benchmarkSteps(plan);
   const order = planRollout(plan);
@@ -70,6 +71,8 @@ export function renderDockerTarget(plan: DeploymentPlan): DockerRendering {
   const files: Record<string, string> = {};
   files["router/litellm-config.yaml"] = routerConfig;
   files["router/command.txt"] = `${imageName(router.image)} ${argvForDisplay(router.command)}\n`;
+  // The router extension's package and settings, as the container gets them beside the config.
+  for (const f of rendered.extension.files) files[`router/${f.path}`] = f.content;
   if (edge) files["router/Caddyfile"] = edge.files[0]!.content;
   for (const h of hosts) {
     const dir = `hosts/${h.host.name}`;

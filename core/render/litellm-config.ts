@@ -123,6 +123,7 @@ const SERVER_SIDE_FAILURES = [
 
 const env = (name: string): string => `os.environ/${name}`;
 
+/** LiteLLM's own part of the router config; the router ships it with the extension applied (router-config.ts). */
 export function litellmConfig(plan: DeploymentPlan, overrides: UpstreamOverrides = {}): LiteLlmConfig {
   const { engine, router } = plan;
   const served = engine.servedModelName;
@@ -230,6 +231,7 @@ export function litellmConfig(plan: DeploymentPlan, overrides: UpstreamOverrides
   };
 }
 
-export function renderLitellmConfig(plan: DeploymentPlan, overrides: UpstreamOverrides = {}): string {
-  return `# Rendered by hybrid-inference for stack "${plan.spec.stack}". Do not edit: change the stack file.\n${stringify(litellmConfig(plan, overrides), { lineWidth: 0, aliasDuplicateObjects: false })}`;
+/** A config as the router's file. The shipped config is router-config.ts's `renderRouter`: this one with the router extension applied. */
+export function litellmConfigYaml(plan: DeploymentPlan, config: LiteLlmConfig): string {
+  return `# Rendered by hybrid-inference for stack "${plan.spec.stack}". Do not edit: change the stack file.\n${stringify(config, { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }

@@ -3,6 +3,7 @@
  * resources. The terminal shows exactly `planReport(...)`, and `out/<stack>/plan.txt` holds the
  * same text, so what a reviewer reads in the pull request is what the author saw.
  */
+import { renderRouter } from "../render/router-config";
 import { formatIssues, type ConfigIssue } from "../config/issues";
 import { costSection } from "../costs/plan-costs";
 import { textTable as table } from "../costs/format";
@@ -82,6 +83,17 @@ export function planSummary(plan: DeploymentPlan): string {
   out.push(`Models    ${router.modelNames.join(", ")}`);
   out.push(`Fallback  ${chain.join(" -> ")}`);
   if (router.frontier[0]) out.push(`Hard      requests tagged "${router.hardTag}" and prompts over ${engine.maxModelLen} tokens go to ${router.frontier[0].litellmModel}`);
+  const policy = router.policy;
+  if (policy.adapterFallbacks.length > 0) {
+    const said = (a: (typeof policy.adapterFallbacks)[number]): string =>
+      a.policy === "none" ? "503 naming it" : a.policy === "base" ? "the base model's tiers" : `${a.managed?.litellmModel ?? "?"}`;
+    out.push(`Fine-tune when its engines cannot answer: ${policy.adapterFallbacks.map((a) => `${a.adapter} -> ${said(a)} (fallback ${a.policy})`).join("; ")}`);
+  }
+  const ext = renderRouter(plan).extension.settings;
+  out.push(`Hung      an engine call silent ${ext.engine_timeouts.first_token_s} s is cut once the engine fails its health checks, and retried on another engine`);
+  const budgets = Object.entries(policy.frontierBudgetUsdPerDay);
+  if (budgets.length > 0) out.push(`Budget    frontier USD/day: ${budgets.map(([p, usd]) => `${p} ${usd}`).join(", ")}; requests tagged "${policy.budgetOverrideTag}" may exceed it`);
+  if (policy.escalation.enabled) out.push(`Escalate  low-confidence engine answers are re-asked of ${router.frontier[0]?.litellmModel ?? "frontier"}`);
   const rollout = rolloutSummary(plan);
   if (rollout.length > 0) out.push("", ...rollout);
   const placement = placementSummary(plan);

@@ -42,6 +42,7 @@ const STRING_POOLS: Readonly<Record<string, readonly string[]>> = {
   "router.tls.domain": ["inference.example.co.uk", "llm.example.com"],
   "router.tls.email": ["ops@example.co.uk"],
   "router.hard_tag": ["hard", "frontier-only"],
+  "router.budget_override_tag": ["budget-override", "oncall"],
   "access.admin_cidrs": CIDRS,
   "access.cache_dir": ["/var/lib/hybrid-inference/models", "/srv/models"],
   "kubernetes.namespace": ["hybrid-inference", "llm"],
@@ -215,8 +216,14 @@ export const stackValues: fc.Arbitrary<{ values: Record<string, unknown>; secret
         adapter["base_model"] = modelId;
         if (typeof adapter["name"] === "string") adapter["name"] = `adapter-${i + 1}`;
         if (typeof adapter["rank"] === "number") adapter["rank"] = VLLM_LORA_RANKS[i % 4];
+        // The fine-tune at a provider is named exactly when the adapter falls back to it.
+        if (adapter["fallback"] === "managed" && obj(adapter["fallback_managed"]) === undefined) adapter["fallback"] = "none";
+        if (adapter["fallback"] !== "managed") delete adapter["fallback_managed"];
       });
     }
+    // Escalation re-asks the frontier tier: a real stack enables it only with one.
+    const escalation = obj(router?.["escalation"]);
+    if (escalation && !(Array.isArray(router?.["frontier"]) && (router["frontier"] as unknown[]).length > 0)) delete escalation["enabled"];
     // Measured entries name hosts of the stack (npm run calibrate writes them so); the benchmark
     // is only asked for where it runs (docker target, vLLM, workloads on).
     // The generator has no rule for zod records and unions of scalars: keep those keys well formed

@@ -34,7 +34,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../../core/plan/env";
 import type { DeploymentPlan } from "../../core/plan/types";
 import { routerContainer } from "../../core/render/containers";
-import { deploymentIds, litellmConfig, renderLitellmConfig } from "../../core/render/litellm-config";
+import { deploymentIds } from "../../core/render/litellm-config";
+import { shippedRouterFiles } from "../router-harness/shipped-router";
 import { dashboardQueries, renderDashboards } from "../../core/render/monitoring/dashboards";
 import { dockerScrapeTargets } from "../../core/render/monitoring/docker";
 import { DCGM, JOBS, LITELLM, RECORDED, ROUTER_ERROR_STATUS, ROUTER_EXTENSION } from "../../core/render/monitoring/metrics";
@@ -154,23 +155,27 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
     // The router container's own arguments after --config/--port (the plan's workers, the metrics
     // port), with the metrics port moved to a free one.
     const metricsPort = await freePort();
-    const command = routerContainer(plan, renderLitellmConfig(plan)).command;
+    // As shipped: the config with the router extension applied, its package and settings beside it,
+    // the container's plain env and its arguments after --config/--port (the plan's workers, the
+    // metrics port moved to a free one, the extension's worker health-check timeout).
+    const shipped = shippedRouterFiles(plan, { engines: { [host]: engine.apiBase }, managed: managed.apiBase, frontier: [frontier.apiBase] });
+    closers.push(async () => shipped.cleanup());
+    const command = routerContainer(plan, shipped.rendered).command;
     expect(command.slice(0, 4)).toEqual(["--config", expect.any(String), "--port", expect.any(String)]);
     const args = command.slice(4).map((a, i, all) => (all[i - 1] === "--prometheus_metrics_port" ? String(metricsPort) : a));
     expect(args.slice(0, 4)).toEqual(["--num_workers", String(plan.router.numWorkers), "--prometheus_metrics_port", String(metricsPort)]);
     expect(plan.router.numWorkers).toBeGreaterThanOrEqual(2);
-    // uvicorn (0.54, LiteLLM's) kills and restarts a worker that does not answer its health ping
-    // within 5 s; importing LiteLLM on a loaded 2-core machine takes longer, so the workers are
-    // restarted forever (seen here at load 7.5: 40 restarts in 150 s, never ready). The router
-    // extension (branch router-ext, core/render/router-extension.ts) adds this flag to the router's
-    // command; until that merges the test adds it, and stops adding it once the command has it.
-    if (!args.includes(WORKER_HEALTHCHECK_FLAG)) args.push(WORKER_HEALTHCHECK_FLAG, "60");
-    const config = litellmConfig(plan, { engines: { [host]: engine.apiBase }, managed: managed.apiBase, frontier: [frontier.apiBase] });
-    expect(config.litellm_settings["callbacks"]).toEqual(["prometheus"]);
+    // uvicorn kills a worker that does not answer its health ping within 5 s; importing LiteLLM on a
+    // loaded 2-core machine takes longer. The shipped command raises that limit (the extension's args).
+    expect(args).toContain(WORKER_HEALTHCHECK_FLAG);
+    const config = shipped.rendered.config;
+    // LiteLLM's Prometheus callback and the router extension, both.
+    expect(config.litellm_settings["callbacks"]).toEqual(expect.arrayContaining(["prometheus"]));
+    expect((config.litellm_settings["callbacks"] as string[]).length).toBe(2);
     masterKey = "sk-monitoring-test-1";
-    const env: Record<string, string> = { [ROUTER_MASTER_KEY_ENV]: masterKey, [ROUTER_ENGINE_KEY_ENV]: "engine-key" };
+    const env: Record<string, string> = { ...shipped.env, [ROUTER_MASTER_KEY_ENV]: masterKey, [ROUTER_ENGINE_KEY_ENV]: "engine-key" };
     for (const s of plan.router.secretEnv) env[s.env] = `key-${s.env}`;
-    proxy = await startLiteLlmProxy({ config, env, extraArgs: args, startupTimeoutMs: 150_000 });
+    proxy = await startLiteLlmProxy({ config, env, files: shipped.files, extraArgs: args, startupTimeoutMs: 150_000 });
     closers.push(() => proxy.stop());
 
     const dcgm = await startTextEndpoint(() => [

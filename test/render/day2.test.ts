@@ -14,6 +14,7 @@ import {
 import { dockerPart } from "../../core/plan/docker";
 import { durationSeconds, renderKubernetesWorkloads } from "../../core/render/kubernetes/workloads";
 import { renderHostBootstrap } from "../../core/render/host-bootstrap";
+import { renderRouter } from "../../core/render/router-config";
 import versions from "../../core/versions.json";
 import { rawConfig, withValues } from "../fixtures";
 import { k8sValues, planOf, shippedPlan } from "../kubernetes/fixtures";
@@ -76,7 +77,7 @@ describe("engine watchdog labels", () => {
     const plan = shippedPlan("staging");
     const spec = dockerEngine(plan);
     expect(spec.labels).toMatchObject({ "hybrid-inference.stack": "staging", "hybrid-inference.role": "engine", "hybrid-inference.watchdog": "restart" });
-    expect(routerContainer(plan, "").labels).toEqual({});
+    expect(routerContainer(plan, renderRouter(plan)).labels).toEqual({});
   });
 
   it("derive the policy from the health check for every start-up time (property)", () => {

@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { loadPlan } from "../../core/load";
 import { routerContainer } from "../../core/render/containers";
+import { renderRouter } from "../../core/render/router-config";
 import { rawConfig, validValues } from "../fixtures";
 
 const routerWith = (patch: object) => {
   const v = validValues();
   const { plan, issues } = loadPlan(rawConfig({ ...v, router: { ...(v["router"] as object), ...patch } }));
   if (!plan) throw new Error(JSON.stringify(issues));
-  return routerContainer(plan, "model_list: []\n");
+  return routerContainer(plan, renderRouter(plan));
 };
 
 describe("router container", () => {

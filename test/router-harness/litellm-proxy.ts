@@ -25,7 +25,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import net, { type AddressInfo, type Socket } from "node:net";
 import os from "node:os";
@@ -69,6 +69,11 @@ export interface StartLiteLlmOptions {
   readonly extraArgs?: readonly string[];
   /** Skip the loopback/replicate check of the config (do not, unless testing the check). */
   readonly skipOfflineCheck?: boolean;
+  /**
+   * Files written beside the config before start, paths relative to its directory (e.g. a
+   * callback module that `litellm_settings.callbacks` loads from the config's directory).
+   */
+  readonly files?: readonly { readonly path: string; readonly content: string }[];
 }
 
 /** An outbound request the egress trap caught. */
@@ -343,6 +348,12 @@ export async function startLiteLlmProxy(options: StartLiteLlmOptions): Promise<L
   const dir = await mkdtemp(path.join(os.tmpdir(), "litellm-harness-"));
   const configPath = path.join(dir, "config.yaml");
   await writeFile(configPath, configText, { mode: 0o600 });
+  for (const file of options.files ?? []) {
+    const target = path.resolve(dir, file.path);
+    if (!target.startsWith(`${dir}${path.sep}`)) throw new Error(`file ${file.path} would be written outside the proxy's directory`);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, file.content, { mode: 0o600 });
+  }
   const trap = new EgressTrap();
   await trap.start();
   const port = options.port ?? (await freePort());

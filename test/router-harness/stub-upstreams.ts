@@ -4,7 +4,16 @@
  * Three wire formats: OpenAI-compatible (vLLM, Together, Fireworks, DeepInfra, OpenAI,
  * LoRAX), the Anthropic Messages API and the Gemini (Google AI Studio) API. Each stub
  * listens on an ephemeral port, records every request it receives, and can be switched
- * at runtime between `ok`, `error5xx`, `rate429`, `hang` and `refuse`.
+ * at runtime between `ok`, `error5xx`, `rate429`, `hang`, `refuse` and `midstream` (a
+ * stream that breaks after its first chunks).
+ *
+ * An OpenAI-compatible stub can also play a vLLM engine under load (`queue`): a fixed
+ * number of batch slots, a FIFO queue in front of them, a service time per request, and
+ * vLLM v0.33.0's scheduler metrics on GET /metrics (vllm/v1/metrics/loggers.py:
+ * vllm:num_requests_running, vllm:num_requests_waiting, vllm:kv_cache_usage_perc and the
+ * token counters). Every OpenAI-compatible stub answers /metrics; without `queue` the
+ * running count is the requests it is answering. It returns token log-probabilities
+ * when a request asks for them (`logprobs: true`), each `logprob` (settable).
  *
  * ---------------------------------------------------------------------------------------
  * How LiteLLM reaches each provider prefix, and how to point it at a stub.
@@ -83,8 +92,21 @@
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
-/** How a stub answers. `refuse` closes the listening socket: connections are refused. */
-export type StubMode = "ok" | "error5xx" | "rate429" | "hang" | "refuse";
+/**
+ * How a stub answers. `refuse` closes the listening socket: connections are refused.
+ * `midstream`: a streamed answer sends `breakAfterChunks` content chunks, then the
+ * connection is cut; everything else (non-streamed answers, health, metrics) is `ok`.
+ */
+export type StubMode = "ok" | "error5xx" | "rate429" | "hang" | "refuse" | "midstream";
+
+/**
+ * A vLLM engine's scheduler as a queue: at most `slots` requests run at once, each for
+ * `serviceMs`; the rest wait in arrival order. Capacity: slots x 1000 / serviceMs requests/s.
+ */
+export interface QueueModel {
+  readonly slots: number;
+  readonly serviceMs: number;
+}
 
 /** Which wire format a stub speaks. */
 export type StubKind = "openai" | "anthropic" | "gemini";
@@ -120,6 +142,8 @@ export interface StubOptions {
   readonly chunks?: readonly string[];
   /** Model ids listed by the models endpoint. Default: ["stub-model"]. */
   readonly models?: readonly string[];
+  /** OpenAI-compatible stubs: serve chat completions through a queue model. */
+  readonly queue?: QueueModel;
 }
 
 const LOCALHOST = "127.0.0.1";
@@ -174,9 +198,26 @@ export class StubUpstream {
   chunkDelayMs = 0;
   /** When set, `rate429` answers carry `retry-after: <seconds>`. */
   retryAfterSeconds: number | undefined = undefined;
+  /** OpenAI-compatible: the log-probability of every token, when a request asks for them. */
+  logprob = -0.05;
+  /** OpenAI-compatible: the finish_reason of a successful answer. */
+  finishReason = "stop";
+  /** `midstream`: content chunks sent before the connection is cut. */
+  breakAfterChunks = 2;
+  /** OpenAI-compatible: whether GET /metrics answers (false: 503, as an engine whose metrics are unreachable). */
+  metricsAvailable = true;
+  /** The queue model (OpenAI-compatible only); null: answer at once. */
+  queue: QueueModel | null;
+  /** Chat completions that finished, with how long each waited in the queue and in total. */
+  readonly served: { readonly waitedMs: number; readonly totalMs: number; readonly at: number; readonly model: string | undefined }[] = [];
 
-  private readonly reply: string;
-  private readonly chunks: readonly string[];
+  private reply: string;
+  private chunks: readonly string[];
+  private running = 0;
+  private readonly waiters: (() => void)[] = [];
+  private generationTokens = 0;
+  private promptTokens = 0;
+  private iterations = 0;
   private readonly models: readonly string[];
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
@@ -192,6 +233,7 @@ export class StubUpstream {
     this.reply = options.reply ?? `hello from ${this.name}`;
     this.chunks = options.chunks ?? splitIntoChunks(this.reply);
     this.models = options.models ?? ["stub-model"];
+    this.queue = options.queue ?? null;
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) {
@@ -235,6 +277,17 @@ export class StubUpstream {
 
   get mode(): StubMode {
     return this.currentMode;
+  }
+
+  /** Changes the answer's text (and its stream chunks, split before each space). */
+  setReply(reply: string, chunks?: readonly string[]): void {
+    this.reply = reply;
+    this.chunks = chunks ?? splitIntoChunks(reply);
+  }
+
+  /** Chat completions in service and waiting, as /metrics reports them. */
+  get load(): { running: number; waiting: number } {
+    return { running: this.running, waiting: this.waiters.length };
   }
 
   /** Switches the mode; `refuse` stops listening, leaving it re-listens on the same port. */
@@ -358,6 +411,7 @@ export class StubUpstream {
         this.sendError(exchange, 429);
         return;
       case "ok":
+      case "midstream":
         await this.sleep(this.delayMs);
         await this.answer(exchange);
         return;
@@ -387,6 +441,15 @@ export class StubUpstream {
       this.sendJson(res, 200, { status: "ok" });
       return;
     }
+    if (record.method === "GET" && record.path === "/metrics") {
+      if (!this.metricsAvailable) {
+        this.sendError({ record, res }, 503);
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+      res.end(this.metricsText());
+      return;
+    }
     if (record.method === "GET" && path === "/models") {
       this.sendJson(res, 200, {
         object: "list",
@@ -398,40 +461,127 @@ export class StubUpstream {
       this.sendError({ record, res }, 404);
       return;
     }
+    // Like vLLM, a request whose client has gone is dropped from the queue or the batch.
+    let gone = false;
+    const clientGone = new Promise<void>((resolve) =>
+      res.once("close", () => {
+        if (!res.writableEnded) {
+          gone = true;
+          resolve();
+        }
+      }),
+    );
+    const waitStarted = Date.now();
+    if (!(await this.acquireSlot(clientGone))) return;
+    const serviceStarted = Date.now();
+    try {
+      if (this.queue) await Promise.race([this.sleep(this.queue.serviceMs), clientGone]);
+      if (gone) return;
+      await this.completeOpenAI(record, res);
+      this.served.push({ waitedMs: serviceStarted - waitStarted, totalMs: Date.now() - waitStarted, at: Date.now(), model: record.model });
+    } finally {
+      this.releaseSlot();
+      this.generationTokens += this.chunks.length;
+      this.promptTokens += 10;
+      this.iterations += 1;
+    }
+  }
+
+  private async completeOpenAI(record: RecordedRequest, res: http.ServerResponse): Promise<void> {
     const id = `chatcmpl-${this.name}-${this.requests.length}`;
     const created = Math.floor(record.receivedAt / 1000);
     const model = record.model ?? "stub-model";
     const usage = { prompt_tokens: 10, completion_tokens: this.chunks.length, total_tokens: 10 + this.chunks.length };
+    const wantsLogprobs = isRecord(record.body) && record.body["logprobs"] === true;
+    const logprobsOf = (pieces: readonly string[]): Record<string, unknown> | null =>
+      wantsLogprobs ? { content: pieces.map((token) => ({ token, logprob: this.logprob, bytes: null, top_logprobs: [] })) } : null;
+    const midstream = this.currentMode === "midstream";
     if (!record.stream) {
       this.sendJson(res, 200, {
         id,
         object: "chat.completion",
         created,
         model,
-        choices: [{ index: 0, message: { role: "assistant", content: this.reply }, finish_reason: "stop", logprobs: null }],
+        choices: [{ index: 0, message: { role: "assistant", content: this.reply }, finish_reason: this.finishReason, logprobs: logprobsOf(this.chunks) }],
         usage,
       });
       return;
     }
-    const chunk = (delta: Record<string, unknown>, finishReason: string | null): Record<string, unknown> => ({
+    const chunk = (delta: Record<string, unknown>, finishReason: string | null, pieces: readonly string[] = []): Record<string, unknown> => ({
       id,
       object: "chat.completion.chunk",
       created,
       model,
-      choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+      choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: pieces.length > 0 ? logprobsOf(pieces) : null }],
     });
     this.startSse(res);
     await this.writeSse(res, undefined, chunk({ role: "assistant", content: "" }, null));
-    for (const piece of this.chunks) {
+    for (const [i, piece] of this.chunks.entries()) {
+      if (midstream && i >= this.breakAfterChunks) {
+        res.socket?.destroy();
+        return;
+      }
       await this.sleep(this.chunkDelayMs);
-      await this.writeSse(res, undefined, chunk({ content: piece }, null));
+      await this.writeSse(res, undefined, chunk({ content: piece }, null, [piece]));
     }
-    await this.writeSse(res, undefined, chunk({}, "stop"));
+    await this.writeSse(res, undefined, chunk({}, this.finishReason));
     const streamOptions = isRecord(record.body) ? record.body["stream_options"] : undefined;
     if (isRecord(streamOptions) && streamOptions["include_usage"] === true) {
       await this.writeSse(res, undefined, { id, object: "chat.completion.chunk", created, model, choices: [], usage });
     }
     res.end("data: [DONE]\n\n");
+  }
+
+  /** Resolves true with a batch slot, or false if the client left while it waited. */
+  private acquireSlot(clientGone: Promise<void>): Promise<boolean> {
+    const queue = this.queue;
+    if (queue === null || this.running < queue.slots) {
+      this.running++;
+      return Promise.resolve(true);
+    }
+    // The slot passes straight from the finishing request to this one (releaseSlot).
+    return new Promise((resolve) => {
+      const waiter = (): void => resolve(true);
+      this.waiters.push(waiter);
+      void clientGone.then(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) {
+          this.waiters.splice(i, 1);
+          resolve(false);
+        }
+      });
+    });
+  }
+
+  private releaseSlot(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.running--;
+  }
+
+  /** vLLM v0.33.0's scheduler gauges and token counters, in Prometheus text format. */
+  private metricsText(): string {
+    const labels = `{engine="0",model_name="${this.models[0] ?? "stub-model"}"}`;
+    const slots = this.queue?.slots ?? Math.max(1, this.running);
+    const kv = Math.min(1, (0.8 * this.running) / slots);
+    return [
+      "# HELP vllm:num_requests_running Number of requests in model execution batches.",
+      "# TYPE vllm:num_requests_running gauge",
+      `vllm:num_requests_running${labels} ${this.running}`,
+      "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.",
+      "# TYPE vllm:num_requests_waiting gauge",
+      `vllm:num_requests_waiting${labels} ${this.waiters.length}`,
+      "# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.",
+      "# TYPE vllm:kv_cache_usage_perc gauge",
+      `vllm:kv_cache_usage_perc${labels} ${kv}`,
+      "# TYPE vllm:prompt_tokens_total counter",
+      `vllm:prompt_tokens_total${labels} ${this.promptTokens}`,
+      "# TYPE vllm:generation_tokens_total counter",
+      `vllm:generation_tokens_total${labels} ${this.generationTokens}`,
+      "# TYPE vllm:iteration_tokens_total histogram",
+      `vllm:iteration_tokens_total_count${labels} ${this.iterations}`,
+      "",
+    ].join("\n");
   }
 
   // ---- Anthropic Messages ------------------------------------------------------------

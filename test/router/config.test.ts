@@ -11,8 +11,8 @@ import {
   deploymentIds,
   litellmConfig,
   managedGroupName,
-  renderLitellmConfig,
 } from "../../core/render/litellm-config";
+import { renderLitellmConfig } from "../../core/render/router-config";
 import { perProcess } from "../../core/plan/router";
 import { planOf, shippedStack } from "./router-fixture";
 

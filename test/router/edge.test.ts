@@ -15,6 +15,7 @@ import { MASKED_SECRET } from "../../core/config/source";
 import { deploymentIds, managedGroupName } from "../../core/render/litellm-config";
 import { type StubUpstream } from "../router-harness/stub-upstreams";
 import { rawConfig, withValues } from "../fixtures";
+import { renderRouter } from "../../core/render/router-config";
 import {
   MESSAGES,
   type RouterUnderTest,
@@ -32,7 +33,8 @@ const ADAPTER = "support-bot";
 const plan = planOf(
   rawConfig(
     withValues({
-      adapters: [{ name: ADAPTER, source: "/srv/adapters/support-bot", rank: 16, base_model: "qwen2.5-7b-instruct" }],
+      // `base`: this stack accepts the base model's tiers for its adapter (dev proves the default, none).
+      adapters: [{ name: ADAPTER, source: "/srv/adapters/support-bot", rank: 16, base_model: "qwen2.5-7b-instruct", fallback: "base" }],
       router: {
         allowed_cidrs: ["198.51.100.0/24"],
         num_workers: 1,
@@ -73,26 +75,35 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await r.reset();
-});
+  // The router extension's state outlives a case (engines out of rotation, admissions spent).
+  await r.settle();
+}, 120_000);
 
 describe("capacity: traffic above the engine's planned rpm", () => {
-  it("goes to the managed tier once the engine has had its planned requests this minute, never to frontier", async () => {
+  it("goes to the managed tier once the engine has had its planned rate, never to frontier", async () => {
     const rpm = host.capacity.routerRpm;
     expect(rpm).toBe(15);
+    // The extension admits at the planned rate (a GCRA with a burst of burst_s); LiteLLM's
+    // per-worker rpm is not in the shipped config.
+    const settings = renderRouter(plan).extension.settings;
+    expect(settings.engines[0]!.planned_rpm).toBe(rpm);
     const engineDeployment = r.config.model_list.find((d) => d.model_info.id === deploymentIds.engine(served, host.name));
-    expect(engineDeployment?.litellm_params["rpm"]).toBe(rpm);
+    expect(engineDeployment?.litellm_params["rpm"]).toBeUndefined();
 
     const answered: (string | null)[] = [];
-    for (let i = 0; i < rpm + 3; i++) {
+    const sent = 8;
+    for (let i = 0; i < sent; i++) {
       const res = await r.chat({ model: served, messages: MESSAGES });
       expect(res.status, res.text).toBe(200);
       answered.push(answeredBy(res));
     }
-    expect(answered).toEqual([
-      ...Array<string>(rpm).fill(deploymentIds.engine(served, host.name)),
-      ...Array<string>(3).fill(deploymentIds.overflow(served, managedTier.provider)),
-    ]);
-    expect(callCounts(r.stubs)).toEqual({ [engine.name]: rpm, [managed.name]: 3 });
+    const onEngine = answered.filter((a) => a === deploymentIds.engine(served, host.name)).length;
+    // The first goes to the engine; at most the burst's worth (plus the one the rate refills
+    // while these run) follow it, and the rest go to the managed tier.
+    expect(answered[0]).toBe(deploymentIds.engine(served, host.name));
+    expect(onEngine).toBeLessThanOrEqual(1 + Math.ceil((settings.live_load.burst_s * rpm) / 60) + 1);
+    expect(answered.slice(onEngine)).toEqual(Array<string>(sent - onEngine).fill(deploymentIds.overflow(served, managedTier.provider)));
+    expect(callCounts(r.stubs)).toEqual({ [engine.name]: onEngine, [managed.name]: sent - onEngine });
   });
 
   it("still sends a request tagged hard to frontier while the engine is full", async () => {
@@ -131,7 +142,7 @@ describe("tags: only the served model is hard-routed", () => {
 });
 
 describe("cooldown: a failing engine leaves the rotation", () => {
-  it("stops calling an adapter's only engine after allowed_fails failed requests, answering from the managed tier", async () => {
+  it("stops calling an adapter's only engine once it fails (out of rotation until it passes a canary), answering from the managed tier", async () => {
     await engine.setMode("error5xx");
     const engineCallsPerRequest: number[] = [];
     const failing = plan.router.allowedFails + 1;
@@ -145,11 +156,13 @@ describe("cooldown: a failing engine leaves the rotation", () => {
       expect(answeredBy(res)).toContain(managedGroupName(served));
       engineCallsPerRequest.push(calls(engine).length - before);
     }
-    // The failure after allowed_fails cools the deployment down; from then on the adapter
-    // goes to its fallback without touching the engine. (Without allowed_fails_policy in
-    // the config, LiteLLM never cools a group's only deployment down.)
-    expect(engineCallsPerRequest.slice(0, failing).every((n) => n > 0)).toBe(true);
-    expect(engineCallsPerRequest.slice(failing)).toEqual([0, 0]);
+    // The router extension takes the engine out after fail_threshold failures (sooner than
+    // LiteLLM's allowed_fails); from then on the adapter goes to its fallback (`base` here)
+    // without touching the engine, for as long as the engine fails its canary.
+    const threshold = renderRouter(plan).extension.settings.engine_timeouts.fail_threshold;
+    expect(engineCallsPerRequest[0]).toBeGreaterThan(0);
+    expect(engineCallsPerRequest.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(threshold);
+    expect(engineCallsPerRequest.slice(-2)).toEqual([0, 0]);
   });
 });
 

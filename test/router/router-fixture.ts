@@ -12,8 +12,10 @@ import { type RawStackConfig, readStackFile } from "../../core/config/source";
 import { loadPlan } from "../../core/load";
 import { ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../../core/plan/env";
 import type { DeploymentPlan } from "../../core/plan/types";
-import { type LiteLlmConfig, type UpstreamOverrides, litellmConfig } from "../../core/render/litellm-config";
-import { type HttpResult, type LiteLlmProxy, type StreamResult, startLiteLlmProxy } from "../router-harness/litellm-proxy";
+import type { LiteLlmConfig, UpstreamOverrides } from "../../core/render/litellm-config";
+import { shippedRouterFiles, waitForExtension } from "../router-harness/shipped-router";
+import { execFileSync } from "node:child_process";
+import { type HttpResult, type LiteLlmProxy, type StreamResult, liteLlmExecutable, startLiteLlmProxy } from "../router-harness/litellm-proxy";
 import { type RecordedRequest, type StubKind, type StubUpstream, closeAll, startStub } from "../router-harness/stub-upstreams";
 
 const REPO_ROOT = path.join(__dirname, "..", "..");
@@ -48,7 +50,7 @@ function stubKindFor(provider: string): StubKind {
 
 export interface RouterUnderTest {
   readonly plan: DeploymentPlan;
-  /** The config the proxy runs: exactly `litellmConfig(plan, overrides)`. */
+  /** The config the proxy runs: exactly `renderRouter(plan, overrides).config`, the router extension loaded beside it. */
   readonly config: LiteLlmConfig;
   readonly proxy: LiteLlmProxy;
   /** Engine stub per host name. */
@@ -65,6 +67,14 @@ export interface RouterUnderTest {
   chatStream(body: Record<string, unknown>, headers?: Readonly<Record<string, string>>): Promise<StreamResult>;
   /** Every stub back to `ok` with no recorded request. */
   reset(): Promise<void>;
+  /**
+   * Waits until the router extension has every engine back in rotation (a health check and
+   * a canary passed) and each engine's admission budget is full again: cases that expect an
+   * engine to be tried start from the state a fresh router has.
+   */
+  settle(timeoutMs?: number): Promise<void>;
+  /** Rows of the extension's shared state (SQLite, read with the venv's Python). */
+  query(sql: string): unknown[][];
   stop(): Promise<void>;
 }
 
@@ -80,6 +90,7 @@ function canary(env: string): string {
  */
 export async function startRouter(plan: DeploymentPlan, options: { readonly engineModels?: readonly string[] } = {}): Promise<RouterUnderTest> {
   const stubs: StubUpstream[] = [];
+  const cleanups: (() => void)[] = [];
   const track = async (kind: StubKind, name: string, models?: readonly string[]): Promise<StubUpstream> => {
     const stub = await startStub(kind, { name, reply: `hello from ${name}`, ...(models ? { models } : {}) });
     stubs.push(stub);
@@ -97,11 +108,22 @@ export async function startRouter(plan: DeploymentPlan, options: { readonly engi
       ...(managed ? { managed: managed.apiBase } : {}),
       frontier: frontier.map((s) => s.apiBase),
     };
-    const config = litellmConfig(plan, overrides);
+    // As shipped: the config with the router extension applied, and the extension's package
+    // and settings from the router container's files (../router-harness/shipped-router.ts).
+    const shipped = shippedRouterFiles(plan, overrides);
+    cleanups.push(shipped.cleanup);
+    const config = shipped.rendered.config;
     const envNames = [ROUTER_MASTER_KEY_ENV, ROUTER_ENGINE_KEY_ENV, ...plan.router.secretEnv.map((s) => s.env)];
     const credentials = Object.fromEntries(envNames.map((name) => [name, canary(name)]));
     const masterKey = credentials[ROUTER_MASTER_KEY_ENV]!;
-    const proxy = await startLiteLlmProxy({ config, env: credentials, startupTimeoutMs: 110_000 });
+    const proxy = await startLiteLlmProxy({
+      config,
+      env: { ...shipped.env, ...credentials },
+      files: shipped.files,
+      extraArgs: [...shipped.args],
+      startupTimeoutMs: 110_000,
+    });
+    await waitForExtension(proxy, 1);
     // At startup LiteLLM reads GET /v1/models of OpenAI-compatible deployments for their
     // token limits (Router.arefresh_model_info); tests count from a clean slate.
     for (const stub of stubs) stub.clearRequests();
@@ -113,7 +135,25 @@ export async function startRouter(plan: DeploymentPlan, options: { readonly engi
         stub.clearRequests();
       }
     };
+    const python = liteLlmExecutable().python;
+    const query = (sql: string): unknown[][] => {
+      const script = "import json, sqlite3, sys\ndb = sqlite3.connect(sys.argv[1])\nprint(json.dumps(db.execute(sys.argv[2]).fetchall()))";
+      return JSON.parse(execFileSync(python, ["-c", script, shipped.statePath, sql], { encoding: "utf8" })) as unknown[][];
+    };
+    const settle = async (timeoutMs = 90_000): Promise<void> => {
+      const deadline = Date.now() + timeoutMs;
+      // tat: the GCRA's theoretical arrival time, epoch seconds (hybrid_router/state.py).
+      const busy = (): number => Number(query("SELECT COUNT(*) FROM engines WHERE down = 1 OR tat > strftime('%s','now')")[0]![0]);
+      while (busy() > 0) {
+        if (Date.now() > deadline) throw new Error(`engines not back within ${timeoutMs} ms: ${JSON.stringify(query("SELECT name, down, tat - strftime('%s','now') FROM engines"))}`);
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      // The extension's canary completions while engines came back are not the case's calls.
+      for (const stub of stubs) stub.clearRequests();
+    };
     return {
+      settle,
+      query,
       plan,
       config,
       proxy,
@@ -129,10 +169,12 @@ export async function startRouter(plan: DeploymentPlan, options: { readonly engi
       stop: async () => {
         await proxy.stop();
         await closeAll(stubs);
+        for (const c of cleanups) c();
       },
     };
   } catch (err) {
     await closeAll(stubs);
+    for (const c of cleanups) c();
     throw err;
   }
 }

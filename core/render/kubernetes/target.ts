@@ -47,6 +47,8 @@ export function renderKubernetesTarget(plan: DeploymentPlan): KubernetesRenderin
   });
   files["router/litellm-config.yaml"] = workloads.routerConfig;
   Object.assign(files, monitoring?.files ?? {});
+  // The router extension's package and settings, as the router pods mount them beside the config.
+  for (const f of workloads.routerFiles) files[`router/${f.path}`] = f.content;
   files["placement.txt"] = `${placementSummary(plan)}\n`;
   for (const node of k3s?.nodes ?? []) {
     const dir = `k3s/${node.host.name}`;

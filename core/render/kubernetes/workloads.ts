@@ -17,7 +17,7 @@ import type { DeploymentPlan, KubernetesTargetPlan } from "../../plan/types";
 import { httpUrl } from "../../net/address";
 import { MONITORING_PORTS, monitoringEnabled } from "../../plan/monitoring";
 import { type ContainerSpec, type EngineInstance, ROUTER_INTERNAL_PORT, type SecretSource, engineContainer, imageName, modelCacheMount, routerContainer } from "../containers";
-import { renderLitellmConfig } from "../litellm-config";
+import { renderRouter } from "../router-config";
 import type {
   ConfigMap, Container, Deployment, EnvVar, HorizontalPodAutoscaler, Ingress, Labels, Manifest, Namespace, NetworkPolicy,
   PodDisruptionBudget, Probe, Secret, Service, Toleration, Volume, VolumeMount,
@@ -71,6 +71,8 @@ export interface KubernetesWorkloads {
   readonly networkPolicies: readonly NetworkPolicy[];
   /** The router's LiteLLM config (also in the ConfigMap), for review files. */
   readonly routerConfig: string;
+  /** The router extension's files beside the config (paths relative to its directory), for review files. */
+  readonly routerFiles: readonly { readonly path: string; readonly content: string }[];
 }
 
 /** `30s`, `10m`, `1h` -> seconds. */
@@ -280,12 +282,20 @@ export function renderKubernetesWorkloads(plan: DeploymentPlan): KubernetesWorkl
   const engineSpecs = target.placement.groups.map((g) => engineContainer(plan, groupEngineInstance(g)));
   const engines = target.placement.groups.map((g, i) => engineWorkload(plan, g, engineSpecs[i]!));
 
-  const routerConfig = renderLitellmConfig(plan);
-  const routerSpec = routerContainer(plan, routerConfig);
+  const rendered = renderRouter(plan);
+  const routerConfig = rendered.yaml;
+  const routerSpec = routerContainer(plan, rendered);
   const selector = routerSelector(plan);
   const labels = { ...baseLabels(plan), ...selector };
   const files = filesFor(routerSpec, ROUTER_CONFIG_MAP);
   const probes = probesFor(routerSpec);
+  // The extension's lasting state is per pod here (an emptyDir, kept across container
+  // restarts): each pod admits its share of an engine's rate and of the frontier budgets
+  // (core/render/router-extension.ts divides them by the router instances).
+  const routerState = {
+    volumes: routerSpec.volumes.map((_, i): Volume => ({ name: `router-state-${i}`, emptyDir: {} })),
+    mounts: routerSpec.volumes.map((v, i): VolumeMount => ({ name: `router-state-${i}`, mountPath: v.containerPath })),
+  };
   const workers = plan.router.numWorkers;
   const minReplicas = k.router_replicas;
   const maxReplicas = k.router_max_replicas ?? minReplicas * 3;
@@ -301,7 +311,8 @@ export function renderKubernetesWorkloads(plan: DeploymentPlan): KubernetesWorkl
       progressDeadlineSeconds: probes.startupSeconds + PROGRESS_SLACK_S,
       revisionHistoryLimit: 5,
       template: {
-        metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: createHash("sha256").update(routerConfig).digest("hex") } },
+        // Every file counts: a changed extension setting rolls the pods as a changed config does.
+        metadata: { labels, annotations: { [CONFIG_HASH_ANNOTATION]: createHash("sha256").update(JSON.stringify(routerSpec.files)).digest("hex") } },
         spec: {
           topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } }],
           automountServiceAccountToken: false,
@@ -322,13 +333,13 @@ export function renderKubernetesWorkloads(plan: DeploymentPlan): KubernetesWorkl
               requests: { cpu: `${250 * workers}m`, memory: `${512 * workers}Mi` },
               limits: { memory: `${1024 * workers}Mi` },
             },
-            volumeMounts: files.mounts,
+            volumeMounts: [...files.mounts, ...routerState.mounts],
             startupProbe: probes.startupProbe,
             readinessProbe: probes.readinessProbe,
             livenessProbe: probes.livenessProbe,
             securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
           }],
-          volumes: files.volumes,
+          volumes: [...files.volumes, ...routerState.volumes],
         },
       },
     },
@@ -418,6 +429,7 @@ export function renderKubernetesWorkloads(plan: DeploymentPlan): KubernetesWorkl
     ingress,
     networkPolicies,
     routerConfig,
+    routerFiles: rendered.extension.files,
   };
 }
 

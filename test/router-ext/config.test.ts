@@ -1,0 +1,194 @@
+/**
+ * The router extension's settings and config changes for the shipped stacks, without a
+ * proxy: what core/render/router-extension.ts promises and the proxy tests rely on.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { deploymentIds, litellmConfig, managedGroupName } from "../../core/render/litellm-config";
+import {
+  ADMISSION_BURST_S,
+  EXTENSION_CALLBACK,
+  FIRST_TOKEN_CAP_S,
+  FIRST_TOKEN_FLOOR_S,
+  SETTINGS_FILE_NAME,
+  adapterManagedGroupName,
+  apiTierTimeouts,
+  engineTimeouts,
+  routerExtension,
+  routerExtensionInput,
+  routerExtensionIssues,
+  worstCaseDailyFrontierCost,
+} from "../../core/render/router-extension";
+import { planOf, shippedStack } from "../router/router-fixture";
+
+const stacks = ["dev", "staging", "prod"] as const;
+const plans = Object.fromEntries(stacks.map((s) => [s, planOf(shippedStack(s))])) as Record<(typeof stacks)[number], ReturnType<typeof planOf>>;
+const fireworks = { provider: "fireworks_ai", litellmModel: "fireworks_ai/accounts/acme/models/support-bot", apiKeyEnv: "FIREWORKS_AI_API_KEY" };
+
+describe("router extension: config for the shipped stacks", () => {
+  it.each(stacks)("%s: loads the extension, and gives every deployment of the config a tier the extension knows", (stack) => {
+    const plan = plans[stack];
+    const ext = routerExtension(routerExtensionInput(plan));
+    const config = ext.apply(litellmConfig(plan));
+    expect(config.litellm_settings["callbacks"]).toEqual([EXTENSION_CALLBACK]);
+    for (const d of config.model_list) {
+      expect(ext.settings.deployments[d.model_info.id], d.model_info.id).toBeDefined();
+      expect(ext.settings.groups[d.model_name], d.model_name).toBeDefined();
+    }
+    expect(ext.files.map((f) => f.path)).toEqual(expect.arrayContaining(["hybrid_router/handler.py", "hybrid_router/callback.py", SETTINGS_FILE_NAME]));
+  });
+
+  it.each(stacks)("%s: one admission budget per engine - the host's whole planned rate, for all adapters and workers", (stack) => {
+    const plan = plans[stack];
+    const ext = routerExtension(routerExtensionInput(plan));
+    const config = ext.apply(litellmConfig(plan));
+    for (const host of plan.hosts) {
+      const engine = ext.settings.engines.find((e) => e.name === host.name)!;
+      // The whole upstream's rate (docker: one router instance), and the requests its
+      // replicas run at once before vLLM queues (max_num_seqs, bounded by the KV cache).
+      expect(engine.planned_rpm).toBe(plan.router.upstreams.find((u) => u.name === host.name)!.rpm);
+      expect(engine.planned_rpm).toBe(host.capacity.routerRpm);
+      expect(engine.max_running).toBe(host.replicaCapacity.maxConcurrency * host.replicas);
+      const names = [plan.engine.servedModelName, ...(plan.engine.lora?.adapters.map((a) => a.name) ?? [])];
+      expect(engine.deployment_ids).toEqual(names.map((n) => deploymentIds.engine(n, host.name)));
+      for (const id of engine.deployment_ids) {
+        const d = config.model_list.find((x) => x.model_info.id === id)!;
+        // LiteLLM's per-worker, per-deployment rpm is gone: the extension admits instead.
+        expect(d.litellm_params["rpm"]).toBeUndefined();
+        expect(d.litellm_params["tpm"]).toBeUndefined();
+        expect(d.litellm_params["timeout"]).toBe(plan.router.requestTimeoutS);
+      }
+    }
+  });
+
+  it("gives frontier deployments a longer timeout than the engines' first-token limit and the managed tier", () => {
+    const plan = plans.prod;
+    const ext = routerExtension(routerExtensionInput(plan));
+    const config = ext.apply(litellmConfig(plan));
+    const byTier = (tier: string): unknown[] => config.model_list.filter((d) => ext.settings.deployments[d.model_info.id]!.tier === tier).map((d) => d.litellm_params["timeout"]);
+    expect(new Set(byTier("frontier"))).toEqual(new Set([300]));
+    expect(new Set(byTier("managed"))).toEqual(new Set([120]));
+    expect(ext.settings.engine_timeouts.first_token_s).toBe(13);
+    expect(apiTierTimeouts(600)).toEqual({ managed: 600, frontier: 1200 });
+  });
+
+  it("takes the settings file's engine URLs from the engines' API base", () => {
+    const ext = routerExtension(routerExtensionInput(plans.prod));
+    expect(ext.settings.engines.map((e) => [e.health_url, e.metrics_url, e.completions_url])).toEqual(
+      plans.prod.router.upstreams.map((u) => {
+        const origin = new URL(u.apiBase).origin;
+        return [`${origin}/health`, `${origin}/metrics`, `${u.apiBase}/chat/completions`];
+      }),
+    );
+  });
+
+  it("renders no secret: only the names of the env vars that hold them", () => {
+    for (const stack of stacks) {
+      const ext = routerExtension(routerExtensionInput(plans[stack]));
+      const json = ext.files.find((f) => f.path === SETTINGS_FILE_NAME)!.content;
+      expect(json).not.toMatch(/sk-|secret|PLACEHOLDER|canary-/i);
+      expect(JSON.parse(json)).toMatchObject({ engine_key_env: "HOSTED_VLLM_API_KEY" });
+    }
+  });
+});
+
+describe("router extension: adapter fallback policy", () => {
+  const dev = plans.dev;
+  const served = dev.engine.servedModelName;
+  const withPolicy = (policy: "none" | "base" | "managed") =>
+    routerExtension(routerExtensionInput(dev, { adapterPolicies: { "support-bot": { policy, ...(policy === "managed" ? { managed: fireworks } : {}) } } }));
+
+  it("defaults to none: no fallback, so no other model ever answers for the adapter", () => {
+    const input = routerExtensionInput(dev);
+    expect(input.adapters).toEqual([{ name: "support-bot", policy: "none" }]);
+    const rs = routerExtension(input).apply(litellmConfig(dev)).router_settings;
+    expect(litellmConfig(dev).router_settings["fallbacks"]).toEqual([{ "support-bot": [managedGroupName(served)] }]);
+    expect(rs["fallbacks"]).toEqual([]);
+  });
+
+  it("base: the managed tier's base model, as before", () => {
+    const rs = withPolicy("base").apply(litellmConfig(dev)).router_settings;
+    expect(rs["fallbacks"]).toEqual([{ "support-bot": [managedGroupName(served)] }]);
+  });
+
+  it("managed: the same fine-tune at the named provider, as its own group with the provider's credential", () => {
+    const ext = withPolicy("managed");
+    const config = ext.apply(litellmConfig(dev));
+    expect(config.router_settings["fallbacks"]).toEqual([{ "support-bot": [adapterManagedGroupName("support-bot")] }]);
+    const d = config.model_list.find((x) => x.model_name === "support-bot-managed")!;
+    expect(d.litellm_params).toMatchObject({ model: fireworks.litellmModel, api_key: "os.environ/FIREWORKS_AI_API_KEY" });
+    expect(ext.settings.deployments[d.model_info.id]).toMatchObject({ tier: "managed", model: "accounts/acme/models/support-bot", continue_with: [] });
+  });
+
+  it("refuses options a stack author must fix, naming the key", () => {
+    const input = routerExtensionInput(dev, { adapterPolicies: { "support-bot": { policy: "managed" } } });
+    expect(routerExtensionIssues(input)).toEqual([expect.stringContaining('adapters.support-bot.fallback: "managed" needs the provider\'s model id')]);
+    expect(() => routerExtension(input)).toThrow(/support-bot/);
+    const esc = routerExtensionInput(dev, { escalation: { enabled: true, minMeanLogprob: 0.5 } });
+    expect(routerExtensionIssues(esc)).toEqual([
+      "router.escalation.enabled: escalation re-asks the frontier tier, and router.frontier is empty",
+      "router.escalation.min_mean_logprob: 0.5 must be below 0 (log-probabilities are at most 0)",
+    ]);
+    const budget = routerExtensionInput(plans.prod, { frontierBudget: { usdPerDay: { gemini: 5 } } });
+    expect(routerExtensionIssues(budget)).toEqual(["router.frontier_budget.gemini: not a frontier provider of this stack"]);
+  });
+});
+
+describe("router extension: derived limits", () => {
+  it("keeps the engine first-token limit between 10 and 20 s for any prompt and prefill speed", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200_000 }), fc.double({ min: 10, max: 1e6, noNaN: true }), (avgInputTokens, prefill) => {
+        const t = engineTimeouts({ engines: [{ name: "h", apiBase: "http://h:8000/v1", plannedRpm: 1, maxRunning: 1, prefillTokensPerSecond: prefill }], avgInputTokens, maxModelLen: 8192, requestTimeoutS: 120 });
+        return t.firstTokenS >= FIRST_TOKEN_FLOOR_S && t.firstTokenS <= FIRST_TOKEN_CAP_S && t.stallS >= 30;
+      }),
+    );
+  });
+
+  it("bounds an engine's admissions over a minute to less than 10% above its planned rate", () => {
+    expect(ADMISSION_BURST_S / 60).toBeLessThan(0.1);
+  });
+});
+
+describe("worst-case daily frontier cost", () => {
+  const tiers = [
+    { provider: "anthropic", inputUsdPerMTok: 3, outputUsdPerMTok: 15 },
+    { provider: "openai", inputUsdPerMTok: 1.25, outputUsdPerMTok: 10 },
+  ];
+
+  it("is all of the day's traffic at the first provider's price without budgets", () => {
+    // 10k requests of 2000 in / 400 out at $3 / $15 per Mtok: $0.012 per request.
+    const w = worstCaseDailyFrontierCost(10_000, 2000, 400, tiers);
+    expect(w.unguardedUsd).toBeCloseTo(120);
+    expect(w.guardedUsd).toBeCloseTo(120);
+    expect(w.refusedRequests).toBe(0);
+  });
+
+  it("with budgets, each provider takes traffic until its budget is spent, the rest is refused", () => {
+    const w = worstCaseDailyFrontierCost(10_000, 2000, 400, [
+      { ...tiers[0]!, budgetUsdPerDay: 30 },
+      { ...tiers[1]!, budgetUsdPerDay: 10 },
+    ]);
+    expect(w.perProvider.map((p) => p.requests)).toEqual([2500, 1539]);
+    expect(w.guardedUsd).toBeCloseTo(30 + 1539 * 0.0065);
+    expect(w.refusedRequests).toBe(10_000 - 2500 - 1539);
+  });
+
+  it("never loses a request and never exceeds a budget by more than one request", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.array(fc.record({ price: fc.double({ min: 0.01, max: 100, noNaN: true }), budget: fc.option(fc.double({ min: 0, max: 10_000, noNaN: true }), { nil: undefined }) }), { minLength: 1, maxLength: 3 }),
+        (requests, ts) => {
+          const input = ts.map((t, i) => ({ provider: `p${i}`, inputUsdPerMTok: t.price, outputUsdPerMTok: t.price, ...(t.budget !== undefined ? { budgetUsdPerDay: t.budget } : {}) }));
+          const w = worstCaseDailyFrontierCost(requests, 1000, 100, input);
+          const served = w.perProvider.reduce((s, p) => s + p.requests, 0);
+          const perRequest = (t: (typeof input)[number]): number => (1100 * t.inputUsdPerMTok) / 1e6;
+          return (
+            served + w.refusedRequests === requests &&
+            w.perProvider.every((p, i) => input[i]!.budgetUsdPerDay === undefined || p.usd <= input[i]!.budgetUsdPerDay! + perRequest(input[i]!) + 1e-9)
+          );
+        },
+      ),
+    );
+  });
+});
