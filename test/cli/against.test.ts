@@ -59,8 +59,10 @@ describe("npm run plan -- --against", () => {
     const diff = readFileSync(path.join(out, "dev", "plan.diff"), "utf8");
     expect(r.stdout.endsWith(diff)).toBe(true);
     expect(diff).toMatch(/^hybrid-inference plan diff: stack dev, main \([0-9a-f]{12}\) -> this checkout\n/);
-    expect(diff).toContain("container dev-router is replaced (stopped, then started anew: its command, uploads changed)");
-    expect(diff).toContain("-ghcr.io/berriai/litellm:v1.108.7 --config /app/config.yaml --port 4000 --num_workers 2\n+ghcr.io/berriai/litellm:v1.108.7 --config /app/config.yaml --port 4000 --num_workers 4");
+    // Only the command: the engines' admission is one budget shared by all workers (the router
+    // extension), so the config does not change with their number.
+    expect(diff).toContain("container dev-router is replaced (stopped, then started anew: its command changed)");
+    expect(diff).toContain("--port 4000 --num_workers 2 --timeout_worker_healthcheck 60\n+ghcr.io/berriai/litellm:v1.108.7 --config /app/config.yaml --port 4000 --num_workers 4 --timeout_worker_healthcheck 60");
     // Four processes instead of two: each holds half the per-process limit it held.
     const [, was, now] = /-      rpm: (\d+)\n-      tpm: \d+\n\+      rpm: (\d+)/.exec(diff) ?? [];
     expect(Number(now)).toBe(Math.max(1, Math.floor((Number(was) * 2) / 4)));

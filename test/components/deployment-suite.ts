@@ -139,10 +139,15 @@ export function describeDeployment(stack: string, expectedArgv: Readonly<Record<
       expect(routerGate.inputs["create"]).toBe(renderStepCommand(rendering.routerReadiness));
     });
 
-    it("uploads the rendered LiteLLM config into the router container and exposes the model names", () => {
+    it("uploads the rendered LiteLLM config and the router extension into the router container and exposes the model names", () => {
       const uploads = run.byName(`${stack}-router-container`).inputs["uploads"] as { file: string; content: string }[];
-      expect(uploads.map((u) => u.file)).toEqual(["/app/config.yaml"]);
-      expect(uploads[0]!.content).toBe(renderTarget(run.plan).files["router/litellm-config.yaml"]);
+      const files = renderTarget(run.plan).files;
+      expect(uploads[0]!.file).toBe("/app/config.yaml");
+      expect(uploads[0]!.content).toBe(files["router/litellm-config.yaml"]);
+      // The extension's package and settings beside the config, as plan writes them under out/<stack>/router/.
+      const extension = uploads.slice(1);
+      expect(extension.map((u) => u.file)).toContain("/app/hybrid_router/callback.py");
+      for (const u of extension) expect(u.content).toBe(files[`router/${u.file.replace(/^\/app\//, "")}`]);
       expect(run.outputs["modelNames"]).toEqual(run.plan.router.modelNames);
       expect(run.outputs["routerUrl"]).toBe(`http://${run.plan.hosts[0]!.address}:4000`);
     });

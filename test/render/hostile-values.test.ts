@@ -38,10 +38,13 @@ describe("hostile values in the stack file", () => {
       if (!plan) return; // refused, with an error list (see the fuzz tests)
       for (const step of renderHostBootstrap(dockerPart(plan).hosts[0]!.bootstrap)) {
         const command = renderStepCommand(step).replace(/^sudo -n /, "");
-        const r = spawnSync("bash", ["-c", command], { input: DUMP, encoding: "utf8" });
+        // A session variable (the deploy's own SSH_CONNECTION) is copied from the session that runs the step.
+        const session = Object.fromEntries(Object.entries(step.sessionEnv ?? {}).map(([name, from]) => [name, `session value of ${from}`]));
+        const sessionVars = Object.fromEntries(Object.values(step.sessionEnv ?? {}).map((from) => [from, `session value of ${from}`]));
+        const r = spawnSync("bash", ["-c", command], { input: DUMP, encoding: "utf8", env: { ...process.env, ...sessionVars } });
         expect(r.status).toBe(0);
         const seen = Object.fromEntries(r.stdout.split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
-        expect(seen).toEqual(step.env);
+        expect(seen).toEqual({ ...step.env, ...session });
       }
       expect(existsSync(canary)).toBe(false);
     }), { numRuns: 60 });

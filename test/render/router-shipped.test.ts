@@ -69,7 +69,9 @@ describe("the shipped router carries the extension", () => {
     const withPrometheus = { ...base, litellm_settings: { ...base.litellm_settings, callbacks: ["prometheus", EXTENSION_CALLBACK] } };
     const ext = renderRouter(plan).extension;
     expect(ext.apply(withPrometheus).litellm_settings["callbacks"]).toEqual(["prometheus", EXTENSION_CALLBACK]);
-    expect(ext.apply(ext.apply(base)).litellm_settings["callbacks"]).toEqual([EXTENSION_CALLBACK]);
+    // prod has monitoring on, so LiteLLM's own config already asks for the prometheus callback.
+    expect(base.litellm_settings["callbacks"]).toEqual(["prometheus"]);
+    expect(ext.apply(ext.apply(base)).litellm_settings["callbacks"]).toEqual(["prometheus", EXTENSION_CALLBACK]);
   });
 });
 
