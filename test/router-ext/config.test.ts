@@ -2,6 +2,7 @@
  * The router extension's settings and config changes for the shipped stacks, without a
  * proxy: what core/render/router-extension.ts promises and the proxy tests rely on.
  */
+import { monitoringEnabled } from "../../core/plan/monitoring";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { deploymentIds, litellmConfig, managedGroupName } from "../../core/render/litellm-config";
@@ -30,7 +31,8 @@ describe("router extension: config for the shipped stacks", () => {
     const plan = plans[stack];
     const ext = routerExtension(routerExtensionInput(plan));
     const config = ext.apply(litellmConfig(plan));
-    expect(config.litellm_settings["callbacks"]).toEqual([EXTENSION_CALLBACK]);
+    // Stacks with monitoring on (staging, prod) keep LiteLLM's prometheus callback before the extension's.
+    expect(config.litellm_settings["callbacks"]).toEqual([...(monitoringEnabled(plan.spec) ? ["prometheus"] : []), EXTENSION_CALLBACK]);
     for (const d of config.model_list) {
       expect(ext.settings.deployments[d.model_info.id], d.model_info.id).toBeDefined();
       expect(ext.settings.groups[d.model_name], d.model_name).toBeDefined();

@@ -40,7 +40,7 @@ let r: ExtRouter;
 
 beforeAll(async () => {
   expect(plan.router.numWorkers).toBe(2);
-  expect(rpm).toBe(162);
+  expect(rpm).toBe(189);
   r = await startExtRouter(plan, {
     extension: { adapterPolicies: { "support-bot": { policy: "base" }, "legal-bot": { policy: "managed", managed: fireworks } } },
     adapterManaged: ["legal-bot"],
