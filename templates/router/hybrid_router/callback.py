@@ -214,6 +214,7 @@ class HybridRouter(CustomLogger):
             on_refusal=settings.escalation.on_refusal,
             refusal_prefixes=settings.escalation.refusal_prefixes,
         )
+        self.exporter.declare([e.name for e in settings.engines], self._frontier_providers())
         self._health_fresh_s = health_fresh_s(settings.live_load.poll_interval_s, settings.live_load.probe_timeout_s)
         self._last_sweep = time.monotonic()
         self._warmup: asyncio.Task[None] | None = None

@@ -30,6 +30,9 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from .admission import REFUSAL_REASONS
+from .confidence import ESCALATION_REASONS
+
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -40,6 +43,12 @@ ESCALATIONS = "hybrid_router_escalations"
 STREAM_BREAKS = "hybrid_router_stream_breaks"
 FRONTIER_SPEND_TODAY = "hybrid_router_frontier_spend_today_usd"
 BUDGET_REFUSALS = "hybrid_router_budget_refusals"
+
+#: Why a request left an engine: admission's verdicts, and `failed` (callback.py: the engine
+#: already failed this request).
+ENGINE_REFUSAL_REASONS = (*REFUSAL_REASONS, "failed")
+ESCALATION_OUTCOMES = ("escalated", "failed")
+STREAM_OUTCOMES = ("continued", "broken")
 
 
 class _Metrics:
@@ -113,6 +122,25 @@ class Exporter:
     @property
     def active(self) -> bool:
         return self._m is not None
+
+    def declare(self, engines: Iterable[str], frontier_providers: Iterable[str]) -> None:
+        """Creates every series the stack can have at 0, so that a dashboard or alert finds it
+        before its first event, and rate() counts that first event (a series' first sample
+        is the base rate() compares with). The label sets are small and known: engines x 6
+        reasons, 4 x 2 escalations, 2 stream outcomes, one per frontier provider."""
+        m = self._m
+        if m is None:
+            return
+        for engine in engines:
+            for reason in ENGINE_REFUSAL_REASONS:
+                m.engine_refusals.labels(engine=engine, reason=reason)
+        for reason in ESCALATION_REASONS:
+            for outcome in ESCALATION_OUTCOMES:
+                m.escalations.labels(reason=reason, outcome=outcome)
+        for outcome in STREAM_OUTCOMES:
+            m.stream_breaks.labels(outcome=outcome)
+        for provider in frontier_providers:
+            m.budget_refusals.labels(provider=provider)
 
     def engine_refused(self, engine: str, reason: str) -> None:
         if self._m is not None:

@@ -85,6 +85,18 @@ class ExporterTest(unittest.TestCase):
         self.assertEqual(v("hybrid_router_budget_refusals_total", {"provider": "openai"}), 1.0)
         self.assertEqual(v("hybrid_router_frontier_spend_today_usd", {"provider": "anthropic"}), 0.5)
 
+    def test_every_series_exists_at_zero_before_its_first_event(self) -> None:
+        registry = CollectorRegistry()
+        Exporter(True, registry).declare(["gpu-1"], ["anthropic"])
+        v = registry.get_sample_value
+        for reason in ("down", "rate", "waiting", "kv", "running", "failed"):
+            self.assertEqual(v("hybrid_router_engine_refusals_total", {"engine": "gpu-1", "reason": reason}), 0.0, reason)
+        for reason in ("length", "empty", "refusal", "logprob"):
+            for outcome in ("escalated", "failed"):
+                self.assertEqual(v("hybrid_router_escalations_total", {"reason": reason, "outcome": outcome}), 0.0)
+        self.assertEqual(v("hybrid_router_stream_breaks_total", {"outcome": "broken"}), 0.0)
+        self.assertEqual(v("hybrid_router_budget_refusals_total", {"provider": "anthropic"}), 0.0)
+
     def test_monitoring_off_registers_nothing(self) -> None:
         registry = CollectorRegistry()
         ex = Exporter(False, registry)
@@ -127,7 +139,11 @@ class CallbackCountsTest(unittest.TestCase):
         deployments = [{"model_info": {"id": "m@gpu-1"}, "litellm_params": {}}, {"model_info": {"id": "m@managed"}, "litellm_params": {}}]
         kept = asyncio.run(router.async_filter_deployments("m", deployments, [], {"litellm_call_id": "call-ok", "metadata": {}}))
         self.assertEqual([d["model_info"]["id"] for d in kept], ["m@gpu-1", "m@managed"])
-        self.assertIsNone(registry.get_sample_value("hybrid_router_engine_refusals_total", {"engine": "gpu-1", "reason": "waiting"}))
+        refusals = [
+            registry.get_sample_value("hybrid_router_engine_refusals_total", {"engine": "gpu-1", "reason": r})
+            for r in ("down", "rate", "waiting", "kv", "running", "failed")
+        ]
+        self.assertEqual(refusals, [0.0] * 6)
 
     def test_frontier_spend_sets_todays_gauge_from_the_shared_total(self) -> None:
         router, registry = self.router()
