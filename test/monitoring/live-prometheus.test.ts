@@ -3,8 +3,9 @@
  * rules, scraping: the real LiteLLM proxy (the pinned version, the plan's config with the
  * Prometheus callback, started with the router container's own arguments: the plan's two workers
  * and `--prometheus_metrics_port`) in front of a stand-in vLLM engine serving v0.33.0's metric
- * names and stub managed and frontier APIs; a real node exporter (Debian's 1.5); and stand-ins for
- * the DCGM exporter (no GPU here) and the router extension's counters (not merged yet).
+ * names and stub managed and frontier APIs; a real node exporter (Debian's 1.5); and a stand-in for
+ * the DCGM exporter (no GPU here). The router is the shipped one, with its extension, whose own
+ * metrics (hybrid_router_*) come through the same metrics port as LiteLLM's.
  *
  * The load is known and applied in phases, each in its own test, in order (they share the proxy
  * and Prometheus): answers from the engine; a burst that queues in the engine; hard-tagged
@@ -185,14 +186,7 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
       `${DCGM.power}{gpu="0",UUID="GPU-0"} 480`, `${DCGM.thermalViolation}{gpu="0",UUID="GPU-0"} 0`,
       `${DCGM.lastXid}{gpu="0",UUID="GPU-0"} 0`, `${DCGM.xidErrors}{gpu="0",UUID="GPU-0",xid="13"} 0`, "",
     ].join("\n"));
-    // The router extension's metrics as its exporter will serve them (names and labels from
-    // metrics.ts). Deployed, they come through the router's metrics port (prometheus_client in
-    // multiprocess mode, like LiteLLM's own); here a second target of the router job stands in.
-    const extension = await startTextEndpoint(() => [
-      `${ROUTER_EXTENSION.escalations}{reason="length",outcome="escalated"} 3`,
-      `${ROUTER_EXTENSION.engineRefusals}{engine="${host}",reason="waiting"} ${SPILLED}`, "",
-    ].join("\n"));
-    closers.push(dcgm.close, extension.close);
+    closers.push(dcgm.close);
     const nodePort = await freePort();
     start(NODE_EXPORTER, [`--web.listen-address=127.0.0.1:${nodePort}`, "--collector.disable-defaults", "--collector.filesystem", "--collector.meminfo", "--collector.cpu"]);
 
@@ -204,7 +198,7 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
       engines: swap(rendered.engines, [engine.address]),
       gpus: swap(rendered.gpus, [dcgm.address]),
       nodes: swap(rendered.nodes, [`127.0.0.1:${nodePort}`]),
-      router: swap(rendered.router, [`127.0.0.1:${metricsPort}`, extension.address]),
+      router: swap(rendered.router, [`127.0.0.1:${metricsPort}`]),
       edge: null,
     };
     const mp = { ...planMonitoring(plan), scrapeIntervalSeconds: INTERVAL_S };
@@ -222,8 +216,13 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
       if (Date.now() > deadline) throw new Error(`Prometheus did not get ready within ${WAIT_MS} ms`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    // Every target scraped and up: Prometheus itself, the engine, DCGM, the node, LiteLLM's metrics port, the extension.
-    await until("up", (r) => r.length === 6 && r.every((s) => s.value === 1), "every target up");
+    // Every target scraped and up: Prometheus itself, the engine, DCGM, the node, LiteLLM's metrics port.
+    await until("up", (r) => r.length === 5 && r.every((s) => s.value === 1), "every target up");
+    // The extension's series exist before their first event (declared at 0 by every worker), from the router's metrics port.
+    const declared = await until(`${ROUTER_EXTENSION.engineRefusals}{job="${JOBS.router}",engine="${host}"}`, (r) => r.length === 6, "the extension's refusal series");
+    expect(declared.map((x) => [x.metric["reason"], x.metric["instance"], x.value]).sort()).toEqual(
+      ["down", "failed", "kv", "rate", "running", "waiting"].map((reason) => [reason, `127.0.0.1:${metricsPort}`, 0]),
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -315,6 +314,22 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
     const [spend] = await evaluatedAfter(RECORDED.frontierSpendPerDay, at);
     expect(spend!.metric["provider"]).toBe("anthropic");
     expect(spend!.value).toBeGreaterThan(0);
+
+    // The router extension saw the engine fail and sent the requests elsewhere: its refusals
+    // (an engine that already failed the request, then one out of rotation), scraped from the
+    // router's metrics port, summed over both workers.
+    const host = plan.hosts[0]!.name;
+    const refused = await until(`${ROUTER_EXTENSION.engineRefusals}{job="${JOBS.router}",engine="${host}"} > 0`, (x) => x.length > 0, "the extension's engine refusals");
+    expect(refused.every((x) => ["failed", "down"].includes(x.metric["reason"]!)), JSON.stringify(refused)).toBe(true);
+    const refusals = refused.reduce((n, x) => n + x.value, 0);
+    expect(Number.isInteger(refusals)).toBe(true);
+    expect(refusals).toBeLessThanOrEqual(SPILLED);
+    // Today's frontier spend as the extension's budget guard counts it: what LiteLLM costed for the frontier.
+    const litellmSpend = `sum(${LITELLM.spend}{${r},model_id=~"${exactly(t.frontier)}"})`;
+    const [spent] = await query(litellmSpend);
+    expect(spent!.value).toBeGreaterThan(0);
+    const [today] = await until(`${ROUTER_EXTENSION.frontierSpendToday}{${r},provider="anthropic"}`, (x) => Math.abs((x[0]?.value ?? 0) - spent!.value) < 1e-9, "the extension's spend gauge");
+    expect(today!.metric["instance"]).toBe(refused[0]!.metric["instance"]);
   }, 120_000);
 
   it("requests every tier fails: the router's error and failed-fallback rates show them", async () => {
