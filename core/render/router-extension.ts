@@ -33,6 +33,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { CapacityReport } from "../plan/capacity";
 import { FRONTIER_MODEL_NAME, ROUTER_ENGINE_KEY_ENV } from "../plan/env";
+import { monitoringEnabled } from "../plan/monitoring";
 import type { AdapterFallbackPolicy, DeploymentPlan } from "../plan/types";
 import { type LiteLlmConfig, type LiteLlmDeployment, type UpstreamOverrides, deploymentIds, frontierGroupName, managedGroupName } from "./litellm-config";
 import { templatesRoot } from "./script";
@@ -107,6 +108,8 @@ export interface RouterExtensionInput {
   readonly midStream: "error" | "continue";
   /** LiteLLM's UI and docs are on: /routes and /openapi.json stay. */
   readonly adminUi: boolean;
+  /** The stack's monitoring is on: the extension exports its own metrics (hybrid_router/exporter.py). */
+  readonly metrics?: boolean;
 }
 
 /** The options a stack file will carry (proposed keys in the README); defaults below. */
@@ -209,6 +212,8 @@ export interface RouterExtensionSettings {
   readonly budget: { readonly usd_per_day: Readonly<Record<string, number>>; readonly override_tag: string };
   readonly mid_stream: { readonly mode: "error" | "continue" };
   readonly hygiene: { readonly generic_errors: boolean; readonly hide_routes: boolean };
+  /** Export `ROUTER_EXTENSION` (core/render/monitoring/metrics.ts) through the router's metrics port. */
+  readonly metrics: { readonly enabled: boolean };
 }
 
 // ---- derived limits -----------------------------------------------------------------
@@ -451,6 +456,7 @@ export function routerExtension(input: RouterExtensionInput): RouterExtension {
     budget: { usd_per_day: { ...input.frontierBudget.usdPerDay }, override_tag: input.frontierBudget.overrideTag },
     mid_stream: { mode: input.midStream },
     hygiene: { generic_errors: true, hide_routes: !input.adminUi },
+    metrics: { enabled: input.metrics ?? false },
   };
 
   const apply = (config: LiteLlmConfig): LiteLlmConfig => applyToConfig(config, input, settings, { timeouts, tierTimeouts, adapterChain, frontierGroups });
@@ -641,6 +647,7 @@ export function routerExtensionInput(plan: DeploymentPlan, options: RouterExtens
     frontierBudget: { usdPerDay: budgets, overrideTag: policy.budgetOverrideTag, ...options.frontierBudget },
     midStream: options.midStream ?? policy.midStream,
     adminUi: plan.router.adminUi,
+    metrics: monitoringEnabled(plan.spec),
   };
 }
 

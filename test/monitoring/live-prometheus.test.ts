@@ -3,11 +3,14 @@
  * rules, scraping: the real LiteLLM proxy (the pinned version, the plan's config with the
  * Prometheus callback, started with the router container's own arguments: the plan's two workers
  * and `--prometheus_metrics_port`) in front of a stand-in vLLM engine serving v0.33.0's metric
- * names and stub managed and frontier APIs; a real node exporter (Debian's 1.5); and stand-ins for
- * the DCGM exporter (no GPU here) and the router extension's counters (not merged yet).
+ * names and stub managed and frontier APIs; a real node exporter (Debian's 1.5); and a stand-in for
+ * the DCGM exporter (no GPU here). The router is the shipped one, with its extension, whose own
+ * metrics (hybrid_router_*) come through the same metrics port as LiteLLM's.
  *
  * The load is known and applied in phases, each in its own test, in order (they share the proxy
- * and Prometheus): answers from the engine; a burst that queues in the engine; hard-tagged
+ * and Prometheus): answers from the engine, paced at the rate the extension admits for it; a burst
+ * sent to the engine directly that queues there, and one request the extension then refuses
+ * (`waiting`: the queue is on the engine's /metrics) and sends to the managed tier; hard-tagged
  * requests to the frontier and, with the engine failing, spill-over to the API tiers; one request
  * every tier fails. The engine must fail last: LiteLLM cools a failing deployment down for the
  * stack's cooldown_time (30 s), and the burst must reach the engine.
@@ -19,9 +22,9 @@
  *
  * The plan's workers (two for staging; prod runs four, the same aggregation path): every worker
  * writes its samples to PROMETHEUS_MULTIPROC_DIR and the metrics port serves their sum, so the
- * counters below are totals over both workers whichever served a request. LiteLLM's rpm limit is
- * per worker (26 for staging's engine), so the engine's requests in this minute (8 + the burst)
- * stay below it even if one worker took them all: nothing spills by rate limit.
+ * counters below are totals over both workers whichever served a request (the extension's too).
+ * The extension admits the engine's planned rate for the whole router (53/min for staging, a
+ * burst of 5 s of it): the first phase's requests are paced at that rate, so none spills by rate.
  *
  * The scrape and rule interval is 2 s here, not the shipped 15 s, so the test takes seconds; the
  * shipped interval is what test/monitoring/promtool.test.ts runs the rules at.
@@ -34,6 +37,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROUTER_ENGINE_KEY_ENV, ROUTER_MASTER_KEY_ENV } from "../../core/plan/env";
 import type { DeploymentPlan } from "../../core/plan/types";
 import { routerContainer } from "../../core/render/containers";
+import { routerExtension, routerExtensionInput } from "../../core/render/router-extension";
 import { deploymentIds } from "../../core/render/litellm-config";
 import { shippedRouterFiles } from "../router-harness/shipped-router";
 import { dashboardQueries, renderDashboards } from "../../core/render/monitoring/dashboards";
@@ -57,6 +61,8 @@ if (!have && process.env["CI"]) throw new Error("Prometheus, the node exporter o
 const ENGINE_OK = 8;
 /** Requests spilled to the API tiers while the engine fails. */
 const SPILLED = 6;
+/** Requests the extension refuses while the engine reports a queue (to the managed tier). */
+const QUEUE_SPILLED = 1;
 /** Hard-tagged requests to the frontier. */
 const HARD = 2;
 const SLOTS = 2;
@@ -84,6 +90,8 @@ let managed: StubUpstream;
 let frontier: StubUpstream;
 let proxy: LiteLlmProxy;
 let promUrl = "";
+/** The extension's emission interval for the engine (its planned rate, the shipped settings). */
+let paceMs = 0;
 let masterKey = "";
 let tmp = "";
 
@@ -168,6 +176,8 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
     // uvicorn kills a worker that does not answer its health ping within 5 s; importing LiteLLM on a
     // loaded 2-core machine takes longer. The shipped command raises that limit (the extension's args).
     expect(args).toContain(WORKER_HEALTHCHECK_FLAG);
+    const [admitted] = routerExtension(routerExtensionInput(plan)).settings.engines;
+    paceMs = 60_000 / admitted!.planned_rpm;
     const config = shipped.rendered.config;
     // LiteLLM's Prometheus callback and the router extension, both.
     expect(config.litellm_settings["callbacks"]).toEqual(expect.arrayContaining(["prometheus"]));
@@ -185,14 +195,7 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
       `${DCGM.power}{gpu="0",UUID="GPU-0"} 480`, `${DCGM.thermalViolation}{gpu="0",UUID="GPU-0"} 0`,
       `${DCGM.lastXid}{gpu="0",UUID="GPU-0"} 0`, `${DCGM.xidErrors}{gpu="0",UUID="GPU-0",xid="13"} 0`, "",
     ].join("\n"));
-    // The router extension's metrics as its exporter will serve them (names and labels from
-    // metrics.ts). Deployed, they come through the router's metrics port (prometheus_client in
-    // multiprocess mode, like LiteLLM's own); here a second target of the router job stands in.
-    const extension = await startTextEndpoint(() => [
-      `${ROUTER_EXTENSION.escalations}{reason="length",outcome="escalated"} 3`,
-      `${ROUTER_EXTENSION.engineRefusals}{engine="${host}",reason="waiting"} ${SPILLED}`, "",
-    ].join("\n"));
-    closers.push(dcgm.close, extension.close);
+    closers.push(dcgm.close);
     const nodePort = await freePort();
     start(NODE_EXPORTER, [`--web.listen-address=127.0.0.1:${nodePort}`, "--collector.disable-defaults", "--collector.filesystem", "--collector.meminfo", "--collector.cpu"]);
 
@@ -204,7 +207,7 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
       engines: swap(rendered.engines, [engine.address]),
       gpus: swap(rendered.gpus, [dcgm.address]),
       nodes: swap(rendered.nodes, [`127.0.0.1:${nodePort}`]),
-      router: swap(rendered.router, [`127.0.0.1:${metricsPort}`, extension.address]),
+      router: swap(rendered.router, [`127.0.0.1:${metricsPort}`]),
       edge: null,
     };
     const mp = { ...planMonitoring(plan), scrapeIntervalSeconds: INTERVAL_S };
@@ -222,8 +225,13 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
       if (Date.now() > deadline) throw new Error(`Prometheus did not get ready within ${WAIT_MS} ms`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    // Every target scraped and up: Prometheus itself, the engine, DCGM, the node, LiteLLM's metrics port, the extension.
-    await until("up", (r) => r.length === 6 && r.every((s) => s.value === 1), "every target up");
+    // Every target scraped and up: Prometheus itself, the engine, DCGM, the node, LiteLLM's metrics port.
+    await until("up", (r) => r.length === 5 && r.every((s) => s.value === 1), "every target up");
+    // The extension's series exist before their first event (declared at 0 by every worker), from the router's metrics port.
+    const declared = await until(`${ROUTER_EXTENSION.engineRefusals}{job="${JOBS.router}",engine="${host}"}`, (r) => r.length === 6, "the extension's refusal series");
+    expect(declared.map((x) => [x.metric["reason"], x.metric["instance"], x.value]).sort()).toEqual(
+      ["down", "failed", "kv", "rate", "running", "waiting"].map((reason) => [reason, `127.0.0.1:${metricsPort}`, 0]),
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -237,7 +245,12 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
     const success = `${LITELLM.deploymentSuccess}{job="${JOBS.router}",model_id="${engineId}"}`;
     expect((await ask()).status).toBe(200);
     await scraped(success, 1, "the first engine answer");
-    for (let i = 1; i < ENGINE_OK; i++) expect((await ask()).status).toBe(200);
+    // At the rate the extension admits: faster, it would send the rest to the managed tier (`rate`).
+    for (let i = 1; i < ENGINE_OK; i++) {
+      const next = Date.now() + paceMs;
+      expect((await ask()).status).toBe(200);
+      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+    }
     const at = await scraped(success, ENGINE_OK, "every engine answer");
     const [tier] = (await evaluatedAfter(RECORDED.routerTierRate, at + SETTLE_INTERVALS * INTERVAL_S)).filter((s) => s.metric["tier"] === "self_hosted");
     // rate() over 5 minutes, times 300 s: every answer after the first (the series' first sample),
@@ -253,12 +266,15 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
     expect(ttft!.value).toBeLessThanOrEqual(0.1);
   }, 90_000);
 
-  it("a burst queues in the engine: the recorded queue and the saturation alert's expression show it", async () => {
+  it("a burst queues in the engine: the recorded queue and the saturation alert's expression show it, and the extension refuses the engine", async () => {
     const e = planMonitoring(plan).engines[0]!;
     const burstSize = SLOTS + e.waitingMax + 2;
     // Long enough service that the queue outlives several scrapes and rule evaluations.
     engine.serviceMs = 4000;
-    const burst = Array.from({ length: burstSize }, () => ask());
+    // Straight to the engine (another router, say): through this one, the extension would admit
+    // only its planned burst and send the rest to the managed tier.
+    const direct = () => fetch(`${engine.apiBase}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: plan.engine.servedModelName, messages: [{ role: "user", content: "hi" }] }) }).then((r) => ({ status: r.status }));
+    const burst = Array.from({ length: burstSize }, () => direct());
     try {
       const host = `{host="${e.name}"}`;
       const [waiting] = await until(`${RECORDED.engineWaiting}${host}`, (r) => (r[0]?.value ?? 0) > e.waitingMax, "the queue above the saturation threshold");
@@ -268,13 +284,21 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
       const saturated = rules.alerts.find((a) => a.alert === "EngineSaturated" && a.labels["host"] === e.name)!;
       const firing = await until(saturated.expr, (r) => r.length === 1, "the saturation alert's expression");
       expect(firing[0]!.metric["host"]).toBe(e.name);
+      // The extension's poller reads the same queue (every second, from the engine's /metrics):
+      // a request now is refused for it and answered by the managed tier, and the refusal is
+      // scraped from the router's metrics port.
+      const spilled = await ask();
+      expect(spilled.status).toBe(200);
+      expect(spilled.headers.get("x-hybrid-tier")).toBe("managed");
+      const refusals = await until(`${ROUTER_EXTENSION.engineRefusals}{job="${JOBS.router}",engine="${e.name}"} > 0`, (r) => r.length > 0, "the extension's refusal");
+      expect(refusals.map((x) => [x.metric["reason"], x.value])).toEqual([["waiting", QUEUE_SPILLED]]);
     } finally {
       const answers = await Promise.all(burst);
       engine.serviceMs = 150;
       expect(answers.map((a) => a.status)).toEqual(Array.from({ length: burstSize }, () => 200));
     }
-    // The engine answered every one of them: nothing of the burst spilled.
-    expect(managed.requestsTo("/chat/completions")).toHaveLength(0);
+    // The managed tier answered the refused request and nothing else.
+    expect(managed.requestsTo("/chat/completions")).toHaveLength(QUEUE_SPILLED);
   }, 90_000);
 
   it("spill-over and the frontier: the tiers, the spill-over share, the spend and the spill alert", async () => {
@@ -292,20 +316,30 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
     const spilled = `${LITELLM.deploymentSuccess}{${r},model_id=~"${exactly(t.overflow)}"} or ${LITELLM.fallbacksSucceeded}{${r},requested_model="${plan.engine.servedModelName}",fallback_model=~"${exactly(t.fallbackGroups)}"}`;
     try {
       expect((await ask()).status).toBe(200);
-      await scraped(spilled, 1, "the first spilled answer");
-      for (let i = 1; i < SPILLED; i++) expect((await ask()).status).toBe(200);
+      await scraped(spilled, QUEUE_SPILLED + 1, "the first spilled answer");
+      for (let i = 1; i < SPILLED - 1; i++) expect((await ask()).status).toBe(200);
+      // The last with the managed tier failing too: the extension keeps the managed overflow in
+      // the served group (no LiteLLM fallback while it answers), so this is the one a fallback
+      // group (the frontier) answers, for the fallback series.
+      await managed.setMode("error5xx");
+      try {
+        expect((await ask()).status).toBe(200);
+      } finally {
+        await managed.setMode("ok");
+      }
     } finally {
       engine.failing = false;
     }
-    const at = await scraped(spilled, SPILLED, "every spilled answer");
+    const at = await scraped(spilled, QUEUE_SPILLED + SPILLED, "every spilled answer");
 
     const [share] = await evaluatedAfter(RECORDED.spillShare, at + SETTLE_INTERVALS * INTERVAL_S);
-    const served = ENGINE_OK + SLOTS + planMonitoring(plan).engines[0]!.waitingMax + 2;
-    // Of `served + SPILLED` self-hosted requests, SPILLED were answered elsewhere. rate() sees each
-    // series from its first sample on (each count is short of its first request) and extrapolates
-    // by less than 15% (SETTLE_INTERVALS): the share lies between these bounds.
-    expect(share!.value).toBeGreaterThanOrEqual((SPILLED - 1) / (served + SPILLED));
-    expect(share!.value).toBeLessThan(SPILLED / (served + SPILLED - 1));
+    // Through the router: ENGINE_OK answered by the engine, QUEUE_SPILLED + SPILLED elsewhere.
+    // rate() sees each series from its first sample on (the engine's count is short of its first
+    // answer; the spilled count of at most the queue's spill, which created the managed series,
+    // and one more if a spilled request fell back to a new series) and extrapolates by less than
+    // 15% (SETTLE_INTERVALS): the share lies between these bounds.
+    expect(share!.value).toBeGreaterThanOrEqual((SPILLED - 1) / (ENGINE_OK + SPILLED));
+    expect(share!.value).toBeLessThan((1.15 * SPILLED) / (ENGINE_OK - 1 + 1.15 * SPILLED));
     const tiers = Object.fromEntries((await query(RECORDED.routerTierRate)).map((s) => [s.metric["tier"], s.value]));
     expect(Object.keys(tiers).sort()).toEqual(["frontier", "managed", "self_hosted"]);
     expect(tiers["frontier"]).toBeGreaterThan(0);
@@ -315,6 +349,19 @@ describe.skipIf(!have)("a real Prometheus scraping the real LiteLLM proxy and st
     const [spend] = await evaluatedAfter(RECORDED.frontierSpendPerDay, at);
     expect(spend!.metric["provider"]).toBe("anthropic");
     expect(spend!.value).toBeGreaterThan(0);
+
+    // The router extension saw the engine fail and sent the requests elsewhere: its refusals
+    // (an engine that already failed the request, then one out of rotation), scraped from the
+    // router's metrics port, summed over both workers.
+    const host = plan.hosts[0]!.name;
+    const refused = await until(`${ROUTER_EXTENSION.engineRefusals}{job="${JOBS.router}",engine="${host}",reason!="waiting"} > 0`, (x) => x.length > 0, "the extension's engine refusals");
+    expect(refused.every((x) => ["failed", "down"].includes(x.metric["reason"]!)), JSON.stringify(refused)).toBe(true);
+    // Today's frontier spend as the extension's budget guard counts it: what LiteLLM costed for the frontier.
+    const litellmSpend = `sum(${LITELLM.spend}{${r},model_id=~"${exactly(t.frontier)}"})`;
+    const [spent] = await query(litellmSpend);
+    expect(spent!.value).toBeGreaterThan(0);
+    const [today] = await until(`${ROUTER_EXTENSION.frontierSpendToday}{${r},provider="anthropic"}`, (x) => Math.abs((x[0]?.value ?? 0) - spent!.value) < 1e-9, "the extension's spend gauge");
+    expect(today!.metric["instance"]).toBe(refused[0]!.metric["instance"]);
   }, 120_000);
 
   it("requests every tier fails: the router's error and failed-fallback rates show them", async () => {

@@ -20,6 +20,7 @@ import {
   routerExtensionIssues,
   worstCaseDailyFrontierCost,
 } from "../../core/render/router-extension";
+import { monitoringEnabled } from "../../core/plan/monitoring";
 import { planOf, shippedStack } from "../router/router-fixture";
 
 const stacks = ["dev", "staging", "prod"] as const;
@@ -27,6 +28,17 @@ const plans = Object.fromEntries(stacks.map((s) => [s, planOf(shippedStack(s))])
 const fireworks = { provider: "fireworks_ai", litellmModel: "fireworks_ai/accounts/acme/models/support-bot", apiKeyEnv: "FIREWORKS_AI_API_KEY" };
 
 describe("router extension: config for the shipped stacks", () => {
+  it.each(stacks)("%s: exports the extension's metrics exactly when the stack's monitoring is on", (stack) => {
+    for (const enabled of [true, false]) {
+      const raw = shippedStack(stack);
+      const monitoring = { ...((raw.values["monitoring"] as Record<string, unknown> | undefined) ?? {}), enabled };
+      const plan = planOf({ ...raw, values: { ...raw.values, monitoring } });
+      expect(monitoringEnabled(plan.spec)).toBe(enabled);
+      expect(routerExtension(routerExtensionInput(plan)).settings.metrics).toEqual({ enabled });
+    }
+    expect(routerExtension(routerExtensionInput(plans[stack])).settings.metrics.enabled).toBe(monitoringEnabled(plans[stack].spec));
+  });
+
   it.each(stacks)("%s: loads the extension, and gives every deployment of the config a tier the extension knows", (stack) => {
     const plan = plans[stack];
     const ext = routerExtension(routerExtensionInput(plan));

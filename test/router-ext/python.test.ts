@@ -15,18 +15,21 @@ import { planOf, shippedStack } from "../router/router-fixture";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const PACKAGE_ROOT = path.join(REPO, "templates", "router");
+/** prometheus_client (scripts/install-prometheus.sh), which the router image ships: the exporter's tests and types. */
+const PROMETHEUS_CLIENT = path.join(REPO, ".venv", "prometheus-client");
 const python = liteLlmExecutable().python;
 const tmp = mkdtempSync(path.join(os.tmpdir(), "router-ext-py-"));
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function run(args: string[], env: Record<string, string> = {}): { status: number | null; output: string } {
-  const res = spawnSync(python, args, { cwd: REPO, env: { PATH: process.env["PATH"] ?? "", PYTHONPATH: PACKAGE_ROOT, ...env }, encoding: "utf8", timeout: 300_000 });
+  const res = spawnSync(python, args, { cwd: REPO, env: { PATH: process.env["PATH"] ?? "", PYTHONPATH: [PACKAGE_ROOT, PROMETHEUS_CLIENT].join(path.delimiter), ...env }, encoding: "utf8", timeout: 300_000 });
   return { status: res.status, output: `${res.stdout}\n${res.stderr}` };
 }
 
 describe("router extension: Python", () => {
   it("passes its unit tests", () => {
+    expect(existsSync(path.join(PROMETHEUS_CLIENT, "prometheus_client")), "prometheus_client is missing: run bash scripts/install-prometheus.sh").toBe(true);
     const res = run(["-W", "ignore::ResourceWarning", "-m", "unittest", "discover", "-s", "test/router-ext/python", "-t", "test/router-ext/python"]);
     expect(res.status, res.output).toBe(0);
     expect(res.output).toMatch(/Ran \d+ tests/);
@@ -37,6 +40,8 @@ describe("router extension: Python", () => {
     expect(existsSync(mypy), "mypy is missing: run bash scripts/install-mypy.sh").toBe(true);
     const res = spawnSync(mypy, ["--python-executable", python, "--strict", "--follow-imports=silent", "--cache-dir", path.join(tmp, "mypy-cache"), "hybrid_router"], {
       cwd: PACKAGE_ROOT,
+      // prometheus_client is not in the LiteLLM venv (see install-prometheus.sh); it ships its own types.
+      env: { ...process.env, MYPYPATH: PROMETHEUS_CLIENT },
       encoding: "utf8",
       timeout: 600_000,
     });

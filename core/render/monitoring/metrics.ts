@@ -89,15 +89,17 @@ export const LITELLM = {
 } as const;
 
 /**
- * The router extension's own metrics (templates/router/hybrid_router, issue 13, branch router-ext):
- * what LiteLLM cannot count. On that branch the extension keeps these figures in its SQLite state
- * (callback.py `state.incr`: `escalation_<reason>`, `escalation_failed_<reason>`,
- * `stream_continued`, `stream_broken`; admission refusals per engine with a reason; the `spend`
- * table per provider and UTC day) and exports none to Prometheus yet. These names and labels are
- * the contract for its exporter, with the label values it already uses. Registered with
- * prometheus_client in its workers, they reach Prometheus through the router's metrics port like
- * LiteLLM's own (multiprocess mode: PROMETHEUS_MULTIPROC_DIR, which that port aggregates); a
- * Counter named `x` is served as `x_total`.
+ * The router extension's own metrics (templates/router/hybrid_router/exporter.py): what LiteLLM
+ * cannot count. The extension registers them with prometheus_client when the stack's monitoring
+ * is on (its settings' `metrics.enabled`, from `monitoringEnabled`), and counts them where it
+ * decides (admission refusals and failed-engine skips in callback.py's deployment filter,
+ * escalations, broken streams, budget refusals; the spend gauge after each frontier answer and
+ * every poll round). Its workers write them to PROMETHEUS_MULTIPROC_DIR like LiteLLM's own, and
+ * they are served, summed over workers, by the router's metrics port. Every series the stack can
+ * have is created at 0 when a worker starts, so dashboards and alerts find it before its first
+ * event. A Counter named `x` is served as `x_total`. These names and labels are the contract
+ * between exporter.py and the alerts and dashboards; test/monitoring/live-prometheus.test.ts
+ * scrapes them from the shipped router.
  */
 export const ROUTER_EXTENSION = {
   /**

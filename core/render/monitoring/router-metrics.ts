@@ -5,6 +5,11 @@
  * created by the proxy when it has more than one worker) and serves them on a port of its own,
  * inside the router's container and the private network only. /metrics on the client port keeps
  * requiring the master key (LiteLLM's default `require_auth_for_metrics_endpoint: true`).
+ *
+ * The router extension's own metrics (`ROUTER_EXTENSION` in metrics.ts) take the same path: with
+ * monitoring on, its settings say `metrics.enabled` (core/render/router-extension.ts, from the same
+ * `monitoringEnabled`), its workers register them with prometheus_client, and the metrics port
+ * serves them beside LiteLLM's.
  */
 import { MONITORING_PORTS, monitoringEnabled } from "../../plan/monitoring";
 import type { DeploymentPlan } from "../../plan/types";

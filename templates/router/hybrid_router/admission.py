@@ -59,6 +59,11 @@ class Verdict:
     next_tat: float
 
 
+#: Every reason `judge` refuses with (the refusal metric's `reason` label values, with the
+#: callback's `failed`: an engine that already failed the request).
+REFUSAL_REASONS = ("down", "rate", "waiting", "kv", "running")
+
+
 def emission_interval(planned_rpm: float) -> float:
     return 60.0 / planned_rpm
 

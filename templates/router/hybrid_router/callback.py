@@ -42,6 +42,7 @@ from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
 from litellm.router_strategy.tag_based_routing import get_tags_from_request_kwargs
 
 from .confidence import AnswerSignals, ConfidenceRules, low_confidence
+from .exporter import Exporter
 from .errors import REQUEST_ID_HEADER, BudgetState, ClientError, adapter_refusal, budget_refusal, generic_message
 from .poller import Poller
 from .settings import DeploymentSettings, Settings, load_settings
@@ -197,14 +198,15 @@ def _strip_logprobs(response: object) -> None:
 
 
 class HybridRouter(CustomLogger):
-    def __init__(self, settings: Settings, state: SharedState) -> None:
+    def __init__(self, settings: Settings, state: SharedState, exporter: Exporter | None = None) -> None:
         super().__init__(turn_off_message_logging=True)
         self.settings = settings
         self.state = state
+        self.exporter = exporter if exporter is not None else Exporter(False)
         self._calls: dict[str, _Call] = {}
         self._clients: dict[str, AsyncHTTPHandler] = {}
         self._failing: set[str] = set()
-        self._poller = Poller(settings, state)
+        self._poller = Poller(settings, state, on_round=self.refresh_spend)
         self._rules = ConfidenceRules(
             min_mean_logprob=settings.escalation.min_mean_logprob,
             on_length=settings.escalation.on_length,
@@ -212,6 +214,7 @@ class HybridRouter(CustomLogger):
             on_refusal=settings.escalation.on_refusal,
             refusal_prefixes=settings.escalation.refusal_prefixes,
         )
+        self.exporter.declare([e.name for e in settings.engines], self._frontier_providers())
         self._health_fresh_s = health_fresh_s(settings.live_load.poll_interval_s, settings.live_load.probe_timeout_s)
         self._last_sweep = time.monotonic()
         self._warmup: asyncio.Task[None] | None = None
@@ -255,6 +258,16 @@ class HybridRouter(CustomLogger):
                 await loop.run_in_executor(None, functools.partial(token_counter, model=model, text="warm up"))
             except Exception:  # warming is best-effort
                 pass
+
+    def _frontier_providers(self) -> list[str]:
+        return sorted({d.provider for d in self.settings.deployments.values() if d.tier == "frontier"})
+
+    def refresh_spend(self) -> None:
+        """Today's spend per frontier provider into its gauge: from the shared state, so a
+        new UTC day reads 0 without a request (the poller's lease holder calls this each round)."""
+        if self.exporter.active:
+            for provider in self._frontier_providers():
+                self.exporter.spend_today(provider, self.state.spend_today(provider))
 
     def _call(self, call_id: str) -> _Call:
         call = self._calls.get(call_id)
@@ -372,6 +385,9 @@ class HybridRouter(CustomLogger):
                 return by_engine[result.engine] + kept
             reasons.update(result.reasons)
         call.refusals[model] = reasons
+        # The request leaves the engines: one refusal per engine, with why.
+        for engine, reason in reasons.items():
+            self.exporter.engine_refused(engine, reason)
         return kept
 
     async def async_pre_call_deployment_hook(self, kwargs: dict[str, Any], call_type: Any) -> dict[str, Any] | None:
@@ -439,6 +455,7 @@ class HybridRouter(CustomLogger):
             cost = data.get("response_cost")
             if isinstance(cost, (int, float)) and cost > 0:
                 self.state.add_spend(s.provider, float(cost))
+                self.exporter.spend_today(s.provider, self.state.spend_today(s.provider))
 
     async def async_log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
         call_id = _record(kwargs).get("litellm_call_id")
@@ -488,6 +505,7 @@ class HybridRouter(CustomLogger):
                     log.warning("hybrid_router: escalation of %s (%s) failed: %s", call_id, reason, e)
                     replacement = None
                 self.state.incr(f"escalation_{reason}" if replacement is not None else f"escalation_failed_{reason}")
+                self.exporter.escalation(reason, escalated=replacement is not None)
                 if replacement is not None and call is not None:
                     call.escalated = (reason, _hidden_model_id(replacement) or "")
         if call is not None and call.added_logprobs:
@@ -544,6 +562,7 @@ class HybridRouter(CustomLogger):
                 continuation = await self._continue_stream(request_data, partial, failed)
                 if continuation is not None:
                     self.state.incr("stream_continued")
+                    self.exporter.stream_break(continued=True)
                     async for chunk in continuation:
                         if stream_id is not None:
                             try:
@@ -553,6 +572,7 @@ class HybridRouter(CustomLogger):
                         yield chunk
                     return
             self.state.incr("stream_broken")
+            self.exporter.stream_break(continued=False)
             raise RouterStreamError(generic_message(502, call_id if isinstance(call_id, str) else None)) from e
         finally:
             if call is not None:
@@ -603,8 +623,10 @@ class HybridRouter(CustomLogger):
         except Exception as e:
             log.warning("hybrid_router: escalation of a stream (%s) failed: %s", reason, e)
             self.state.incr(f"escalation_failed_{reason}")
+            self.exporter.escalation(reason, escalated=False)
             return None
         self.state.incr(f"escalation_{reason}")
+        self.exporter.escalation(reason, escalated=True)
         if call is not None:
             call.escalated = (reason, _hidden_model_id(stream) or "")
         it: AsyncIterator[Any] = stream.__aiter__()
@@ -676,6 +698,7 @@ class HybridRouter(CustomLogger):
         error: ClientError | None = None
         if call is not None and call.budget_blocked:
             error = budget_refusal(list(call.budget_blocked.values()), self.settings.budget.override_tag, request_id)
+            self.exporter.budget_refused(sorted(call.budget_blocked))
         elif (
             call is not None
             and group is not None
@@ -764,7 +787,8 @@ def create() -> HybridRouter:
     state = SharedState(settings.state_path, settings.engines, spend_path=settings.spend_path)
     if settings.hygiene.hide_routes:
         _hide_routes()
-    router = HybridRouter(settings, state)
+    router = HybridRouter(settings, state, Exporter(settings.metrics.enabled))
+    router.refresh_spend()  # the spend survives a restart within the day (a volume): show it at once
     # One line per worker process: operators (and the tests) see every worker took it up.
     sys.stderr.write(f"hybrid_router: loaded in process {os.getpid()} ({len(settings.engines)} engines)\n")
     sys.stderr.flush()

@@ -41,6 +41,10 @@ class ConfidenceRules:
     refusal_prefixes: Sequence[str]
 
 
+#: Every reason `low_confidence` gives (the escalation metric's `reason` label values).
+ESCALATION_REASONS = ("length", "empty", "refusal", "logprob")
+
+
 def _fold(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'").strip().lower()
 

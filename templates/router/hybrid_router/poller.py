@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable
 
 import httpx
 
@@ -31,9 +32,11 @@ log = logging.getLogger("hybrid_router")
 
 
 class Poller:
-    def __init__(self, settings: Settings, state: SharedState) -> None:
+    def __init__(self, settings: Settings, state: SharedState, on_round: Callable[[], None] | None = None) -> None:
         self._settings = settings
         self._state = state
+        #: Run by the lease holder after each round (the spend gauge's refresh).
+        self._on_round = on_round
         self._holder = f"{socket.gethostname()}:{os.getpid()}"
         # Engines are on a private network: never through an HTTP(S)_PROXY from the environment.
         self._client = httpx.AsyncClient(trust_env=False, timeout=settings.live_load.probe_timeout_s)
@@ -51,6 +54,8 @@ class Poller:
                 if self._state.try_lease(LEASE, self._holder, ttl_s=3 * interval):
                     await asyncio.gather(*(self.poll(e) for e in self._settings.engines))
                     self._state.collect_garbage()
+                    if self._on_round is not None:
+                        self._on_round()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a failed round must not end the loop

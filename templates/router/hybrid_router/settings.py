@@ -151,6 +151,13 @@ class HygieneSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    #: The stack's monitoring is on (core/plan/monitoring.ts monitoringEnabled): export the
+    #: extension's metrics (``exporter``) beside LiteLLM's.
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class Settings:
     version: int
     state_path: str
@@ -167,6 +174,7 @@ class Settings:
     budget: BudgetSettings
     mid_stream: MidStreamSettings
     hygiene: HygieneSettings
+    metrics: MetricsSettings
 
     def engine(self, name: str) -> EngineSettings | None:
         return next((e for e in self.engines if e.name == name), None)
@@ -384,6 +392,7 @@ def parse_settings(raw: object) -> Settings:
         budget=BudgetSettings(usd_per_day=bu.num_map("usd_per_day"), override_tag=bu.str_("override_tag")),
         mid_stream=MidStreamSettings(mode=cast(MidStreamMode, ms.choice("mode", ("error", "continue")))),
         hygiene=HygieneSettings(generic_errors=hy.bool_("generic_errors"), hide_routes=hy.bool_("hide_routes")),
+        metrics=MetricsSettings(enabled=r.obj("metrics").bool_("enabled")),
     )
 
 
