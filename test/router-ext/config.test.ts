@@ -2,7 +2,6 @@
  * The router extension's settings and config changes for the shipped stacks, without a
  * proxy: what core/render/router-extension.ts promises and the proxy tests rely on.
  */
-import { monitoringEnabled } from "../../core/plan/monitoring";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { deploymentIds, litellmConfig, managedGroupName } from "../../core/render/litellm-config";
