@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Everything the test suite needs beyond npm packages, installed idempotently:
-# the shellcheck linter (Debian package) for the host scripts, the pinned LiteLLM proxy
-# (PyPI, project-local venv) for the router tests, actionlint (Go module) for the GitOps
-# workflows, Chromium (Debian package) to screenshot the HTML report, OpenSSH server
-# (Debian package) for the SSH test host and the Pulumi CLI (built from Go modules) for the
-# engine tests. Called by `npm test`.
+# the shellcheck linter (Debian package) for the host scripts, the pinned LiteLLM proxy and mypy
+# (PyPI, project-local venvs) for the router and its extension, actionlint (Go module) for the
+# GitOps workflows, Chromium (Debian package) to screenshot the HTML report, OpenSSH server
+# (Debian package) for the SSH test host, Prometheus, promtool, node exporter and Alertmanager
+# (Debian packages) and a Prometheus with Kubernetes discovery (Go module) for the monitoring,
+# the Kubernetes control plane (Go modules, Debian etcd) and the Pulumi CLI with the plugins
+# buildable here (Go modules, ../shared/third_party) for the engine tests. Called by `npm test`.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # The Pulumi CLI and the provider plugins buildable here (command and random from the source
