@@ -98,9 +98,9 @@ export interface MonitoringPlan {
 }
 
 /**
- * Inputs from outside the stack's `monitoring` keys. The frontier budget belongs to the router
- * extension (issue 13, not merged yet): core/render/monitoring/options.ts reads it from there
- * (`planMonitoring`, what every renderer calls); tests pass one here.
+ * Inputs from outside the stack's `monitoring` keys: the frontier budget, planned as
+ * `plan.router.policy` (the router extension enforces it); core/render/monitoring/options.ts
+ * passes it (`planMonitoring`, what every renderer calls); tests may pass another here.
  */
 export interface MonitoringPlanOptions {
   readonly frontierBudgetUsdPerDay?: Readonly<Record<string, number>>;

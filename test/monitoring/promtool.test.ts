@@ -36,7 +36,7 @@ describe.skipIf(skip)("promtool on every shipped stack's rules", () => {
   for (const stack of STACKS) {
     it(`${stack}: rules check, and every alert fires on its input and stays quiet below its threshold`, () => {
       const plan = planOf(stack);
-      // A frontier budget (the router extension's setting, passed through the hook until it lands).
+      // A frontier budget for every stack with a frontier tier, so each renders and tests its spend alert.
       const budgets = Object.fromEntries(plan.router.frontier.map((f) => [f.provider, 40]));
       const mp = monitoringPlan(plan, { frontierBudgetUsdPerDay: budgets });
       expect(mp.scrapeIntervalSeconds).toBe(15);
