@@ -21,11 +21,6 @@ const int = (n: number) => Math.round(n).toLocaleString("en-GB");
 const compact = (n: number) =>
   n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
 
-/** Router processes that each count requests on their own: workers x instances. */
-export function routerProcesses(plan: DeploymentPlan): number {
-  return plan.router.numWorkers * plan.router.instances;
-}
-
 export function planSummary(plan: DeploymentPlan): string {
   const { spec, engine, router } = plan;
   const out: string[] = [];
@@ -44,17 +39,20 @@ export function planSummary(plan: DeploymentPlan): string {
       gib(h.memory.activations), gib(h.memory.runtime), gib(h.memory.lora), gib(h.memory.kvCache), int(h.memory.kvTokens), String(h.concurrencyAtMaxContext)]),
   ));
   const slo = plan.hosts[0]?.replicaCapacity.slo;
-  const processes = routerProcesses(plan);
+  const instances = Math.max(1, plan.router.instances);
+  const perRouter = (rpm: number | undefined): string => (rpm === undefined ? "-" : String(Math.round((rpm / instances) * 10) / 10));
   out.push("", `Capacity (model calibrated against published vLLM runs; requests of ${spec.traffic.avg_input_tokens} in / ${spec.traffic.avg_output_tokens} out tokens, ` +
     `utilisation ${Math.round(spec.traffic.utilisation * 100)}%, SLO ${slo?.ttftMs ?? "-"} ms to first token and ${slo?.tpotMs ?? "-"} ms per token${spec.router.slo ? "" : " (default)"})`);
   const upstream = (name: string) => router.upstreams.find((u) => u.name === name);
   out.push(table(
-    ["host", "1-stream tok/s", "requests in engine", "output tok/s", "prefill tok/s", "req/s", "tokens/month", "router rpm, total", `rpm per router process (x${processes}; in litellm-config.yaml)`],
+    ["host", "1-stream tok/s", "requests in engine", "output tok/s", "prefill tok/s", "req/s", "tokens/month", "router rpm, total", `rpm admitted per router (x${instances}, shared by its ${plan.router.numWorkers} workers)`],
     plan.hosts.map((h) => [h.name, h.capacity.singleStreamTokensPerSecond.toFixed(0), String(h.capacity.concurrency), h.capacity.decodeTokensPerSecond.toFixed(0),
       h.capacity.prefillTokensPerSecond.toFixed(0), h.capacity.requestsPerSecond.toFixed(2), compact(h.capacity.tokensPerMonth),
-      String(upstream(h.name)?.rpm ?? h.capacity.routerRpm), String(upstream(h.name)?.rpmPerProcess ?? "-")]),
+      String(upstream(h.name)?.rpm ?? h.capacity.routerRpm), perRouter(upstream(h.name)?.rpm)]),
   ));
-  out.push(`(LiteLLM counts requests in each of the router's ${processes} processes on its own, so the config holds each process's share of the total.)`);
+  out.push(instances > 1
+    ? `(The router extension admits each engine at its planned rate, one budget for its adapters and every worker; each of the ${instances} router pods keeps its own state, so each admits its share.)`
+    : "(The router extension admits each engine at its planned rate: one budget for its adapters and every worker.)");
   out.push(...measuredSummary(plan.hosts));
   for (const h of distinctReplicas(plan)) {
     const r = h.replicaCapacity;

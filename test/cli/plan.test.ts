@@ -44,7 +44,7 @@ describe("npm run plan", () => {
     expect(r.status).toBe(0);
     expect(readFileSync(path.join(out, "dev", "plan.txt"), "utf8")).toBe(r.stdout);
     expect(r.stdout).toContain("\nProblems\nwarning: hybrid-inference:router.managed: requests that spill to Together AI");
-    expect(r.stdout).toMatch(/router rpm, total +rpm per router process \(x2; in litellm-config\.yaml\)/);
+    expect(r.stdout).toMatch(/router rpm, total +rpm admitted per router \(x1, shared by its 2 workers\)/);
     expect(r.stdout).toContain("Fit, per GPU (GiB)");
     expect(r.stdout).toContain("Capacity (model calibrated against published vLLM runs;");
     expect(r.stdout).toContain("* = operating point");
