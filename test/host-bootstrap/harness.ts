@@ -29,13 +29,27 @@ const SAFE_TOOLS = [
   "tee", "install", "paste", "python3", "env", "base64", "od", "date", "comm", "gzip",
 ];
 
+/**
+ * Bash started by a test never reads startup files: spawned with a socket for stdin (Node's
+ * default) and SHLVL unset, Debian's bash takes itself for an sshd session and sources
+ * ~/.bashrc, which runs the developer's own shell setup inside the fake root (here, `pyenv init`
+ * at about 160 ms a call: a 20x slower suite when `npm test` was started from a shell without
+ * SHLVL).
+ */
+const NORC = "--norc";
+
+const found = new Map<string, string>();
+
 function which(tool: string): string {
   // python3 may be a pyenv shim that needs its own PATH; prefer the system interpreter.
   if (tool === "python3" && existsSync("/usr/bin/python3")) return "/usr/bin/python3";
-  const r = spawnSync("bash", ["-c", `command -v -- "$1"`, "_", tool], { encoding: "utf8" });
-  const found = r.stdout.trim();
-  if (r.status !== 0 || !found.startsWith("/")) throw new Error(`test harness needs ${tool} on PATH`);
-  return found;
+  const cached = found.get(tool);
+  if (cached) return cached;
+  const r = spawnSync("bash", [NORC, "-c", `command -v -- "$1"`, "_", tool], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const where = r.stdout.trim();
+  if (r.status !== 0 || !where.startsWith("/")) throw new Error(`test harness needs ${tool} on PATH`);
+  found.set(tool, where);
+  return where;
 }
 
 /** Prologue of every stub: log argv, then run the stub's body. */
@@ -165,7 +179,7 @@ export class Sandbox {
   }
 
   runText(script: string, env: Record<string, string>): RunResult {
-    const r = spawnSync(path.join(this.safe, "bash"), ["-s"], {
+    const r = spawnSync(path.join(this.safe, "bash"), [NORC, "-s"], {
       input: script,
       env: this.env(env),
       encoding: "utf8",
@@ -178,7 +192,7 @@ export class Sandbox {
 
   /** Runs a script file with arguments (run-all.sh needs to know where it lives). */
   runFile(file: string, args: string[], env: Record<string, string>): RunResult {
-    const r = spawnSync(path.join(this.safe, "bash"), [file, ...args], {
+    const r = spawnSync(path.join(this.safe, "bash"), [NORC, file, ...args], {
       env: this.env(env),
       encoding: "utf8",
       cwd: this.dir,
@@ -190,7 +204,7 @@ export class Sandbox {
 
   /** Runs a shell command line (e.g. the one renderStepCommand produces) with bash -c. */
   runCommand(command: string, stdin: string, env: Record<string, string> = {}): RunResult {
-    const r = spawnSync(path.join(this.safe, "bash"), ["-c", command], {
+    const r = spawnSync(path.join(this.safe, "bash"), [NORC, "-c", command], {
       input: stdin,
       env: this.env(env),
       encoding: "utf8",
