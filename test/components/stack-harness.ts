@@ -21,22 +21,7 @@ export function canaryFor(key: string): string {
 }
 
 export async function runStack(stack: string): Promise<StackRun> {
-  const raw = readStackFile(path.join(__dirname, "..", "..", "stacks", `Pulumi.${stack}.yaml`), stack);
-  const { plan, issues } = loadPlan(raw);
-  if (!plan) throw new Error(`stack ${stack} does not plan: ${JSON.stringify(issues)}`);
-  const result = await runProgramUnderMocks(raw, plan, canaryFor);
-  const canaries = Object.fromEntries([...raw.secretKeys].map((k) => [k, canaryFor(k)]));
-  return {
-    ...result,
-    plan,
-    canaries,
-    ofType: (type) => result.resources.filter((r) => r.type === type),
-    byName: (name) => {
-      const r = result.resources.find((x) => x.name === name);
-      if (!r) throw new Error(`no resource named ${name}; have: ${result.resources.map((x) => x.name).join(", ")}`);
-      return r;
-    },
-  };
+  return runRaw(readStackFile(path.join(__dirname, "..", "..", "stacks", `Pulumi.${stack}.yaml`), stack));
 }
 
 export const CONTAINER = "docker:index/container:Container";
@@ -72,7 +57,7 @@ export async function runRaw(raw: RawStackConfig): Promise<StackRun> {
     ofType: (type) => result.resources.filter((r) => r.type === type),
     byName: (name) => {
       const matches = result.resources.filter((x) => x.name === name && x.type !== "pulumi:providers:docker");
-      if (matches.length !== 1) throw new Error(`${matches.length} resources named ${name}`);
+      if (matches.length !== 1) throw new Error(`${matches.length} resources named ${name}; have: ${result.resources.map((x) => x.name).join(", ")}`);
       return matches[0]!;
     },
   };
