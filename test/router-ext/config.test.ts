@@ -17,7 +17,6 @@ import {
   routerExtension,
   routerExtensionInput,
   routerExtensionIssues,
-  worstCaseDailyFrontierCost,
 } from "../../core/render/router-extension";
 import { monitoringEnabled } from "../../core/plan/monitoring";
 import { planOf, shippedStack } from "../router/router-fixture";
@@ -159,49 +158,5 @@ describe("router extension: derived limits", () => {
 
   it("bounds an engine's admissions over a minute to less than 10% above its planned rate", () => {
     expect(ADMISSION_BURST_S / 60).toBeLessThan(0.1);
-  });
-});
-
-describe("worst-case daily frontier cost", () => {
-  const tiers = [
-    { provider: "anthropic", inputUsdPerMTok: 3, outputUsdPerMTok: 15 },
-    { provider: "openai", inputUsdPerMTok: 1.25, outputUsdPerMTok: 10 },
-  ];
-
-  it("is all of the day's traffic at the first provider's price without budgets", () => {
-    // 10k requests of 2000 in / 400 out at $3 / $15 per Mtok: $0.012 per request.
-    const w = worstCaseDailyFrontierCost(10_000, 2000, 400, tiers);
-    expect(w.unguardedUsd).toBeCloseTo(120);
-    expect(w.guardedUsd).toBeCloseTo(120);
-    expect(w.refusedRequests).toBe(0);
-  });
-
-  it("with budgets, each provider takes traffic until its budget is spent, the rest is refused", () => {
-    const w = worstCaseDailyFrontierCost(10_000, 2000, 400, [
-      { ...tiers[0]!, budgetUsdPerDay: 30 },
-      { ...tiers[1]!, budgetUsdPerDay: 10 },
-    ]);
-    expect(w.perProvider.map((p) => p.requests)).toEqual([2500, 1539]);
-    expect(w.guardedUsd).toBeCloseTo(30 + 1539 * 0.0065);
-    expect(w.refusedRequests).toBe(10_000 - 2500 - 1539);
-  });
-
-  it("never loses a request and never exceeds a budget by more than one request", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 1_000_000 }),
-        fc.array(fc.record({ price: fc.double({ min: 0.01, max: 100, noNaN: true }), budget: fc.option(fc.double({ min: 0, max: 10_000, noNaN: true }), { nil: undefined }) }), { minLength: 1, maxLength: 3 }),
-        (requests, ts) => {
-          const input = ts.map((t, i) => ({ provider: `p${i}`, inputUsdPerMTok: t.price, outputUsdPerMTok: t.price, ...(t.budget !== undefined ? { budgetUsdPerDay: t.budget } : {}) }));
-          const w = worstCaseDailyFrontierCost(requests, 1000, 100, input);
-          const served = w.perProvider.reduce((s, p) => s + p.requests, 0);
-          const perRequest = (t: (typeof input)[number]): number => (1100 * t.inputUsdPerMTok) / 1e6;
-          return (
-            served + w.refusedRequests === requests &&
-            w.perProvider.every((p, i) => input[i]!.budgetUsdPerDay === undefined || p.usd <= input[i]!.budgetUsdPerDay! + perRequest(input[i]!) + 1e-9)
-          );
-        },
-      ),
-    );
   });
 });
