@@ -41,7 +41,10 @@ describe("hostile values in the stack file", () => {
         // A session variable (the deploy's own SSH_CONNECTION) is copied from the session that runs the step.
         const session = Object.fromEntries(Object.entries(step.sessionEnv ?? {}).map(([name, from]) => [name, `session value of ${from}`]));
         const sessionVars = Object.fromEntries(Object.values(step.sessionEnv ?? {}).map((from) => [from, `session value of ${from}`]));
-        const r = spawnSync("bash", ["-c", command], { input: DUMP, encoding: "utf8", env: { ...process.env, ...sessionVars } });
+        // As sudo runs it (env_reset): nothing of the caller's environment but PATH reaches the
+        // script, so HI_* variables of whoever runs the tests (HI_REQUIRE_ENGINE in CI) are not
+        // taken for the step's own.
+        const r = spawnSync("bash", ["-c", command], { input: DUMP, encoding: "utf8", env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", ...sessionVars } });
         expect(r.status).toBe(0);
         const seen = Object.fromEntries(r.stdout.split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
         expect(seen).toEqual({ ...step.env, ...session });
