@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
  * Most of the suite's wall time is real timers, not CPU: the router-extension cases hold
  * minutes of open-loop load and wait out the shipped timeouts (the 13 s first-token limit, the
  * 30 s cooldown), and the live Prometheus case waits for scrapes. Run one file at a time (30 Nov
- * 2026) the suite used 10.5 CPU-minutes in 24 wall minutes on 2 cores. So the files that wait
+ * 2026) the suite used about 12 CPU-minutes (user and system) in 24 wall minutes on 2 cores. So the files that wait
  * most form one lane and everything else the other, split to take about the same wall time.
  * A router proxy test never shares the machine with another router proxy test's load.
  *
