@@ -7,7 +7,6 @@
 import { findFrontierPrice } from "./prices-lookup";
 import type { DeploymentPlan } from "../plan/types";
 
-
 export interface FrontierCostTier {
   readonly provider: string;
   readonly inputUsdPerMTok: number;
@@ -88,4 +87,21 @@ export function frontierWorstDay(plan: DeploymentPlan): FrontierWorstDay | null 
   });
   const worst = worstCaseDailyFrontierCost(requestsPerDay, spec.traffic.avg_input_tokens, spec.traffic.avg_output_tokens, tiers);
   return { ...worst, requestsPerDay, volumeBasis, unpriced };
+}
+
+const usd = (n: number): string => `$${n.toLocaleString("en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const count = (n: number): string => Math.round(n).toLocaleString("en-GB");
+
+/**
+ * The worst day as one line of the plan report (the terminal, plan.txt and plan.md's costs):
+ * what the frontier tier costs, and what the budgets cap; null without a frontier tier.
+ */
+export function frontierWorstDayLine(plan: DeploymentPlan): string | null {
+  const w = frontierWorstDay(plan);
+  if (!w) return null;
+  const head = `Worst day every request fails over to the frontier (${count(w.requestsPerDay)} requests, ${w.volumeBasis === "traffic" ? "the stated traffic" : "the hosts' capacity"})`;
+  const unpriced = w.unpriced.length > 0 ? `; not priced (no catalog price): ${w.unpriced.join(", ")}` : "";
+  if (Object.keys(plan.router.policy.frontierBudgetUsdPerDay).length === 0) return `${head}: ${usd(w.unguardedUsd)}, no budget_usd_per_day caps it${unpriced}`;
+  const parts = w.perProvider.map((p) => `${p.provider} ${count(p.requests)} requests ${usd(p.usd)}`).join(", ");
+  return `${head}: ${usd(w.unguardedUsd)} without the budgets, ${usd(w.guardedUsd)} with them (${parts}; ${count(w.refusedRequests)} refused with 429)${unpriced}`;
 }

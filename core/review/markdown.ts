@@ -6,6 +6,7 @@
  */
 import type { ConfigIssue } from "../config/issues";
 import { costSection } from "../costs/plan-costs";
+import { frontierWorstDayLine } from "../costs/frontier-worst-day";
 import { rolloutSummary } from "../plan/rollout";
 import type { DeploymentPlan } from "../plan/types";
 import type { TargetRendering } from "../render/target";
@@ -122,7 +123,8 @@ export function planMarkdown(r: ReviewInput): string {
   out.push("", `#### Problems and warnings (${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"})`, "", ...problems(r.issues));
   out.push("", "#### What will happen to your servers", "", ...servers(r));
   out.push("", "#### Downloads and time to serve", "", ...downloads(plan));
-  out.push("", "#### Costs", "", fenced(costSection(plan)));
+  const worstDay = frontierWorstDayLine(plan);
+  out.push("", "#### Costs", "", fenced([costSection(plan), ...(worstDay ? ["", worstDay] : [])].join("\n")));
   out.push("", `<sub>${mdText(`${r.resources.length} resources; the full report, every rendered file and the resource list are in out/${spec.stack}/ (npm run plan).`)}</sub>`);
   return `${out.join("\n")}\n`;
 }

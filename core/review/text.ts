@@ -6,7 +6,7 @@
 import { renderRouter } from "../render/router-config";
 import { formatIssues, type ConfigIssue } from "../config/issues";
 import { costSection } from "../costs/plan-costs";
-import { frontierWorstDay, type FrontierWorstDay } from "../costs/frontier-worst-day";
+import { frontierWorstDayLine } from "../costs/frontier-worst-day";
 import { textTable as table } from "../costs/format";
 import { GiB } from "../plan/memory";
 import type { DeploymentPlan } from "../plan/types";
@@ -92,8 +92,8 @@ export function planSummary(plan: DeploymentPlan): string {
   out.push(`Hung      an engine call silent ${ext.engine_timeouts.first_token_s} s is cut once the engine fails its health checks, and retried on another engine`);
   const budgets = Object.entries(policy.frontierBudgetUsdPerDay);
   if (budgets.length > 0) out.push(`Budget    frontier USD/day: ${budgets.map(([p, usd]) => `${p} ${usd}`).join(", ")}; requests tagged "${policy.budgetOverrideTag}" may exceed it`);
-  const worst = frontierWorstDay(plan);
-  if (worst) out.push(worstDayLine(worst, budgets.length > 0));
+  const worstDay = frontierWorstDayLine(plan);
+  if (worstDay) out.push(worstDay);
   if (policy.escalation.enabled) out.push(`Escalate  low-confidence engine answers are re-asked of ${router.frontier[0]?.litellmModel ?? "frontier"}`);
   const rollout = rolloutSummary(plan);
   if (rollout.length > 0) out.push("", ...rollout);
@@ -102,17 +102,6 @@ export function planSummary(plan: DeploymentPlan): string {
   out.push("", costSection(plan));
   out.push("", monitoringSummary(plan));
   return out.join("\n");
-}
-
-const usd = (n: number): string => `$${n.toLocaleString("en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-
-/** What the frontier tier costs on a day when every request fails over to it, and what the budgets cap. */
-export function worstDayLine(w: FrontierWorstDay, budgeted: boolean): string {
-  const volume = `${int(w.requestsPerDay)} requests, ${w.volumeBasis === "traffic" ? "the stated traffic" : "the hosts' capacity"}`;
-  const unpriced = w.unpriced.length > 0 ? `; not priced (no catalog price): ${w.unpriced.join(", ")}` : "";
-  if (!budgeted) return `Worst day every request fails over to the frontier (${volume}): ${usd(w.unguardedUsd)}, no budget_usd_per_day caps it${unpriced}`;
-  const parts = w.perProvider.map((p) => `${p.provider} ${int(p.requests)} requests ${usd(p.usd)}`).join(", ");
-  return `Worst day every request fails over to the frontier (${volume}): ${usd(w.unguardedUsd)} without the budgets, ${usd(w.guardedUsd)} with them (${parts}; ${int(w.refusedRequests)} refused with 429)${unpriced}`;
 }
 
 /** One host per distinct replica shape (card and tensor-parallel size; a measured host is its own): their curves are the same. */

@@ -10,7 +10,9 @@ import { readStackFile } from "../../core/config/source";
 import { frontierWorstDay, worstCaseDailyFrontierCost } from "../../core/costs/frontier-worst-day";
 import { loadPlan } from "../../core/load";
 import type { DeploymentPlan } from "../../core/plan/types";
+import { planMarkdown } from "../../core/review/markdown";
 import { planSummary } from "../../core/review/text";
+import { renderTarget } from "../../core/render/target";
 
 const root = path.join(__dirname, "..", "..");
 
@@ -82,6 +84,11 @@ describe("frontierWorstDay on the shipped stacks, and the line plan prints", () 
       "Worst day every request fails over to the frontier (41,667 requests, the stated traffic): $500.00 without the budgets, $350.01 with them " +
         "(anthropic 20,834 requests $250.01, openai 15,385 requests $100.00; 5,448 refused with 429)",
     );
+    // plan.md, what the pull request shows: the same line, inside its costs section.
+    const plan = stackPlan("prod");
+    const md = planMarkdown({ plan, rendering: renderTarget(plan), issues: [], resources: [] });
+    const costs = md.slice(md.indexOf("#### Costs"));
+    expect(costs).toContain("Worst day every request fails over to the frontier (41,667 requests, the stated traffic): $500.00 without the budgets, $350.01 with them");
   });
 
   it("says no budget caps it when none is set, and takes the hosts' capacity as the day's volume when no traffic is stated", () => {
