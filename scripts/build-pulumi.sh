@@ -36,8 +36,10 @@
 #                     strings). Its go.mod replaces sdk/v4 with ../sdk, a directory of no module,
 #                     so the build replaces it with the published sdk/v4 v4.25.0 instead. That
 #                     makes a 4.25.0 plugin, built only when 4.25.0 is the version wanted:
-#                     @pulumi/kubernetes 4.34.2 asks for 4.34.2, so by default it is recorded as
-#                     not buildable, never stamped with a version it is not.
+#                     package.json pins @pulumi/kubernetes at exactly 4.25.0 for this (the SDK
+#                     and the plugin CI runs are then the pair users run); an SDK asking for
+#                     another version gets its reason recorded, never a plugin stamped with a
+#                     version it is not. About 18 CPU-minutes the first time.
 #   docker            no source: a Terraform-bridged provider whose go.mod replaces directories
 #                     that no published module contains.
 # HI_<NAME>_PLUGIN_VERSION (e.g. HI_KUBERNETES_PLUGIN_VERSION=v4.25.0) builds another version
@@ -377,7 +379,7 @@ build_provider() {
   kubernetes)
     local pseudo="${module}@${K8S_PSEUDO_VERSION}"
     if [[ "$version" != "$K8S_PSEUDO_RELEASE" ]]; then
-      not_built "$name" "$want" "${proxy_why}; the one version of ${module} the proxy serves, ${K8S_PSEUDO_VERSION}, is the v4.25.0 release commit (f47bc2d6), and @pulumi/kubernetes asks for ${version#v}: a 4.25.0 plugin is not built in its place (HI_KUBERNETES_PLUGIN_VERSION=v4.25.0 builds it, reporting 4.25.0)"
+      not_built "$name" "$want" "${proxy_why}; the one version of ${module} the proxy serves, ${K8S_PSEUDO_VERSION}, is the v4.25.0 release commit (f47bc2d6), and @pulumi/kubernetes asks for ${version#v}: a 4.25.0 plugin is not built in its place (pin @pulumi/kubernetes at 4.25.0 as package.json does, or HI_KUBERNETES_PLUGIN_VERSION=v4.25.0 builds it, reporting 4.25.0)"
       return 1
     fi
     local info dir

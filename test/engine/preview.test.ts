@@ -17,8 +17,8 @@
  *   verified, and the command provider runs nothing in a preview. The namespace makes that a
  *   fact rather than an argument.
  *   The Docker plugin is known unbuildable here (toolchain.ts KNOWN_UNBUILDABLE), so the
- *   docker-target previews skip with its reason, even under HI_REQUIRE_ENGINE=1; so does
- *   prod-k8s while no Kubernetes plugin at @pulumi/kubernetes's version can be built.
+ *   docker-target previews skip with its reason, even under HI_REQUIRE_ENGINE=1; prod-k8s's
+ *   runs, with the Kubernetes plugin built at the version @pulumi/kubernetes is pinned at.
  * - while those plugins are missing, a shorter check with the CLI and the plugins that are
  *   built: the real engine hands the stack's config and secrets to the program, which
  *   validates them, plans and registers its first resources; the engine then stops at the

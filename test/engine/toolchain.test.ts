@@ -1,14 +1,14 @@
 /**
  * What HI_REQUIRE_ENGINE=1 (CI, .ci/run) does with a missing binary: a failure, quoting the
  * build script's recorded reason, for the ones this machine can build (the CLI, command,
- * random); a skip with the reason for the known-unbuildable ones (docker, kubernetes, the
+ * random, kubernetes); a skip with the reason for the known-unbuildable ones (docker, the
  * Node.js language host). Without it, every missing binary is a skip with its reason.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type BinaryName, KNOWN_UNBUILDABLE, REQUIRED_BINARIES, findToolchain, missing, skipUnlessBuilt } from "./toolchain";
+import { type BinaryName, KNOWN_UNBUILDABLE, REPO, REQUIRED_BINARIES, findToolchain, missing, npmPluginVersion, skipUnlessBuilt } from "./toolchain";
 
 const ALL: readonly BinaryName[] = [
   "pulumi",
@@ -70,7 +70,7 @@ describe("HI_REQUIRE_ENGINE's required set", () => {
     const unbuildable = Object.keys(KNOWN_UNBUILDABLE);
     expect([...REQUIRED_BINARIES, ...unbuildable].sort()).toEqual([...ALL].sort());
     expect(REQUIRED_BINARIES.filter((b) => unbuildable.includes(b))).toEqual([]);
-    expect([...REQUIRED_BINARIES]).toEqual(["pulumi", "pulumi-resource-command", "pulumi-resource-random"]);
+    expect([...REQUIRED_BINARIES]).toEqual(["pulumi", "pulumi-resource-command", "pulumi-resource-random", "pulumi-resource-kubernetes"]);
   });
 
   it("fails on a missing command plugin under HI_REQUIRE_ENGINE=1, quoting the recorded reason; skips without it", () => {
@@ -99,5 +99,25 @@ describe("HI_REQUIRE_ENGINE's required set", () => {
     const tc = findToolchain();
     process.env["HI_REQUIRE_ENGINE"] = "1";
     expect(outcome(() => skipUnlessBuilt(ctx, missing(tc, ["pulumi", "pulumi-resource-random"])))).toBe("run");
+  });
+
+  it("fails on a missing kubernetes plugin under HI_REQUIRE_ENGINE=1: it is buildable here", () => {
+    const tc = findToolchain();
+    process.env["HI_REQUIRE_ENGINE"] = "1";
+    expect(outcome(() => skipUnlessBuilt(ctx, missing(tc, ["pulumi", "pulumi-resource-kubernetes"])))).toMatch(
+      /^fail: real-engine test needs what is not here: pulumi-resource-kubernetes is not built: run 'bash scripts\/build-pulumi.sh'.*\(HI_REQUIRE_ENGINE=1 requires pulumi-resource-kubernetes\)$/,
+    );
+  });
+});
+
+describe("the Kubernetes SDK pin", () => {
+  it("is the release the build script can build: package.json, the installed SDK and build-pulumi.sh agree", () => {
+    // The module proxy serves provider/v4 only at the v4.25.0 release commit; an SDK asking for
+    // another version would leave CI without the plugin (and HI_REQUIRE_ENGINE=1 failing).
+    const release = /^K8S_PSEUDO_RELEASE="v(\d+\.\d+\.\d+)"$/m.exec(readFileSync(path.join(REPO, "scripts", "build-pulumi.sh"), "utf8"))?.[1];
+    const pkg = JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    expect(release).toBe("4.25.0");
+    expect(pkg.dependencies["@pulumi/kubernetes"], "package.json must pin @pulumi/kubernetes exactly (no ^ or ~)").toBe(release);
+    expect(npmPluginVersion("kubernetes")).toBe(release);
   });
 });
