@@ -4,13 +4,11 @@
  * by the target's own renderers and taken through a deployment's life, in order: server-side
  * dry run, apply, placement, a second apply, an engine image update, a node drain, delete.
  *
- * How it is applied: `pulumi up` with the real Kubernetes provider needs the provider plugin,
- * which the module proxy refuses (README, "What the engine tests cannot do here"; it is being
- * built from source separately). Until it is, the same rendered manifests go to the API server
- * as the provider would send them, by server-side apply (`kubectl apply --server-side`), with
- * the kubeconfig from the stack's secret. What this proves about the manifests and the plan
- * holds for both; what it cannot prove is the provider's own behaviour (its await logic,
- * `pulumi.com/timeoutSeconds`, its diff).
+ * How it is applied: the rendered manifests go to the API server as the provider sends them, by
+ * server-side apply (`kubectl apply --server-side`), with the kubeconfig from the stack's
+ * secret, so that each step (dry run, a watched rollout, a drain) can be driven and observed on
+ * its own. `pulumi up` of the same stack with the real Kubernetes provider, which adds the
+ * provider's diff, its await logic and its delete, is pulumi-up.test.ts.
  *
  * There is no kubelet and no GPU: kwok marks the nodes Ready and the pods Running and Ready
  * as soon as they are scheduled (its "fast" stages), and deletes pods once they terminate.
