@@ -27,6 +27,23 @@ export type ReadinessProbes =
     readonly upstreams: readonly { readonly name: string; readonly kind: "vllm" | "lorax"; readonly api_base: string; readonly key_env?: string; readonly models: readonly string[] }[];
   };
 
+const PROBE_START = "read -r -d '' PROBE <<'PY' || true\n";
+
+/**
+ * The check's Python program, as templates/engine/readiness.sh carries it (argv: mode, probes
+ * JSON; prints what is served and exits 0, or why not yet and exits 1). The docker gate runs it
+ * in the container with `docker exec`; the kubernetes target runs the same program as the
+ * engine's readiness probe (core/render/kubernetes/workloads.ts), so both targets call an
+ * engine ready by one rule.
+ */
+export function readinessProbeProgram(): string {
+  const script = renderScript(path.join("engine", `${READINESS_STEP}.sh`));
+  const from = script.indexOf(PROBE_START);
+  const to = script.indexOf("\nPY\n", from);
+  if (from < 0 || to < 0) throw new Error("templates/engine/readiness.sh has no PROBE program");
+  return script.slice(from + PROBE_START.length, to + 1);
+}
+
 /** The names clients call: the served model, then each adapter. */
 function servedNames(plan: DeploymentPlan): string[] {
   return [plan.engine.servedModelName, ...(plan.engine.lora?.adapters.map((a) => a.name) ?? [])];
@@ -52,17 +69,26 @@ function step(container: ContainerSpec, check: "vllm" | "lorax" | "router", prob
  * host of the rollout changes.
  */
 export function engineReadinessStep(plan: DeploymentPlan, engine: ContainerSpec, settleS = 0): BootstrapStep {
+  const { check, probes } = engineReadinessCheck(plan);
+  return step(engine, check, probes, readinessPlan(plan).engineTimeoutS, settleS, plan);
+}
+
+/**
+ * What serving means for the plan's engine, checked from inside its container: vLLM lists the
+ * served name and every adapter on `/v1/models` (with the engine key); LoRAX answers `/health`
+ * and one token for each name (it loads adapters on first use and has no models route).
+ */
+export function engineReadinessCheck(plan: DeploymentPlan): { check: "vllm" | "lorax"; probes: ReadinessProbes } {
   const url = httpUrl("http", "127.0.0.1", plan.engine.port);
-  const timeout = readinessPlan(plan).engineTimeoutS;
   switch (plan.engine.kind) {
     case "vllm":
-      return step(engine, "vllm", { url, key_env: ENGINE_API_KEY_ENV, models: servedNames(plan) }, timeout, settleS, plan);
+      return { check: "vllm", probes: { url, key_env: ENGINE_API_KEY_ENV, models: servedNames(plan) } };
     case "lorax": {
       const requests = servedNames(plan).map((name) => {
         const f = loraxRequestFields(plan.engine, name);
         return { name, model: f.model, ...(f.adapterSource ? { adapter_source: f.adapterSource } : {}) };
       });
-      return step(engine, "lorax", { url, requests }, timeout, settleS, plan);
+      return { check: "lorax", probes: { url, requests } };
     }
     default: {
       const unreachable: never = plan.engine.kind;

@@ -5,19 +5,7 @@
  * the container would have.
  */
 import { spawn } from "node:child_process";
-import * as path from "node:path";
-import { renderScript } from "../../core/render/script";
-
-const START = "read -r -d '' PROBE <<'PY' || true\n";
-
-/** The check's Python source, cut from the rendered script. */
-export function readinessProbeProgram(): string {
-  const script = renderScript(path.join("engine", "readiness.sh"));
-  const from = script.indexOf(START);
-  const to = script.indexOf("\nPY\n", from);
-  if (from < 0 || to < 0) throw new Error("templates/engine/readiness.sh has no PROBE program");
-  return script.slice(from + START.length, to + 1);
-}
+import { readinessProbeProgram } from "../../core/render/readiness";
 
 /** Runs the check once, as `python3 - <mode> <probes>` with `env` only (plus PATH); asynchronous, so stubs in this process keep answering. */
 export function runProbe(mode: string, probes: unknown, env: Readonly<Record<string, string>>): Promise<{ status: number | null; stdout: string; stderr: string }> {

@@ -17,6 +17,7 @@ import type { DeploymentPlan, KubernetesTargetPlan } from "../../plan/types";
 import { httpUrl } from "../../net/address";
 import { MONITORING_PORTS, monitoringEnabled } from "../../plan/monitoring";
 import { type ContainerSpec, type EngineInstance, ROUTER_INTERNAL_PORT, type SecretSource, engineContainer, imageName, modelCacheMount, routerContainer } from "../containers";
+import { engineReadinessCheck, readinessProbeProgram } from "../readiness";
 import { renderRouter } from "../router-config";
 import type {
   ConfigMap, Container, Deployment, EnvVar, HorizontalPodAutoscaler, Ingress, Labels, Manifest, Namespace, NetworkPolicy,
@@ -125,6 +126,22 @@ export function probesFor(spec: ContainerSpec): { startupProbe: Probe; readiness
   };
 }
 
+/**
+ * The engine pod is Ready (in its Service, and counted by `pulumi up`'s wait) only when it
+ * serves everything clients call: for vLLM, the docker target's readiness check
+ * (core/render/readiness.ts, the same Python program) run as the probe, so `/v1/models` must
+ * list the served name and every adapter, read with the engine key from the pod's environment;
+ * an adapter that failed to load keeps the pod out of rotation, and the kubelet's event says
+ * which (`kubectl describe pod`). Startup and liveness stay on `/health`: a missing adapter must
+ * not restart an engine that serves the base model. LoRAX keeps `/health`: its check is a
+ * completion per name, which a probe every few seconds would turn into constant load.
+ */
+function engineReadinessProbe(plan: DeploymentPlan, base: Probe): Probe {
+  const { check, probes } = engineReadinessCheck(plan);
+  if (check !== "vllm") return base;
+  return { ...base, exec: { command: ["python3", "-c", readinessProbeProgram(), check, JSON.stringify(probes)] } };
+}
+
 /** Plain env, then secret env as references to `secretName` (one key per variable). */
 function envFor(spec: ContainerSpec, secretName: string): EnvVar[] {
   return [
@@ -160,6 +177,7 @@ function engineWorkload(plan: DeploymentPlan, group: EngineGroup, spec: Containe
   const labels = { ...baseLabels(plan), ...selector };
   const tp = group.tensorParallel;
   const probes = probesFor(spec);
+  const readinessProbe = engineReadinessProbe(plan, probes.readinessProbe);
   const weightsGB = plan.engine.weightBytes / 1e9;
 
   const volumes: Volume[] = [];
@@ -212,7 +230,7 @@ function engineWorkload(plan: DeploymentPlan, group: EngineGroup, spec: Containe
     },
     volumeMounts: mounts,
     startupProbe: probes.startupProbe,
-    readinessProbe: probes.readinessProbe,
+    readinessProbe,
     livenessProbe: probes.livenessProbe,
     securityContext: { allowPrivilegeEscalation: false },
   };
